@@ -1,0 +1,549 @@
+//! Capture files: classic pcap (µs or ns, either byte order, "modified" Kuznetzov
+//! records) and pcapng (several sections, several interfaces with their own link
+//! type and `if_tsresol`/`if_tsoffset`, enhanced, simple and obsolete packet
+//! blocks, packet comments), optionally gzip-compressed, from a path or stdin.
+//!
+//! Guarantees: frames are handed out borrowed from one reusable buffer (memory
+//! does not grow with the file); a file that is not a capture fails in
+//! [`CaptureFile::open`]; a record that cannot be real or a file cut short ends
+//! the walk with a [`Damage`] after every frame before it was delivered.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use pcap_parser::pcapng::{Block, InterfaceDescriptionBlock};
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+
+use super::input::{self, FillReader};
+use super::{CaptureError, Damage, Format, Frame};
+
+/// Initial read buffer; records larger than this grow it up to [`MAX_RECORD`].
+const BUFFER_BYTES: usize = 1 << 20;
+/// Largest record accepted. Real frames are at most 256 KiB (Wireshark's limit).
+pub const MAX_RECORD: usize = 16 << 20;
+/// Largest captured length a classic pcap record may claim (Wireshark's limit).
+const MAX_PCAP_CAPLEN: u32 = 262_144;
+/// Link type given to a packet that names an interface its section never described.
+pub const LINKTYPE_NO_INTERFACE: u32 = u32::MAX;
+
+const OPT_COMMENT: u16 = 1;
+const ISB_IFDROP: u16 = 5;
+const OBSOLETE_PACKET_BLOCK: u32 = 0x0000_0002;
+
+/// One interface of a pcapng section (or the single pseudo-interface of a pcap).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub link_type: u32,
+    pub name: Option<String>,
+    pub snaplen: u32,
+    /// Timestamp units per second (10^n or 2^n).
+    resolution: TsResolution,
+    ts_offset_s: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TsResolution {
+    Decimal(u8),
+    Binary(u8),
+}
+
+impl TsResolution {
+    fn from_option(v: u8) -> TsResolution {
+        if v & 0x80 == 0 {
+            TsResolution::Decimal(v)
+        } else {
+            TsResolution::Binary(v & 0x7f)
+        }
+    }
+
+    fn to_ns(self, units: u64) -> i64 {
+        let ns: u128 = match self {
+            TsResolution::Decimal(n) if n <= 9 => units as u128 * 10u128.pow(u32::from(9 - n)),
+            TsResolution::Decimal(n) => units as u128 / 10u128.pow(u32::from(n.min(38) - 9)),
+            TsResolution::Binary(n) => (units as u128 * 1_000_000_000) >> n.min(127),
+        };
+        i64::try_from(ns).unwrap_or(i64::MAX)
+    }
+}
+
+/// What a walk over a file saw besides the frames.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    pub packets: u64,
+    /// Link types of the interfaces packets were seen on, in order of first use.
+    pub link_types: Vec<u32>,
+    /// Interfaces of all sections, in order of description.
+    pub interfaces: Vec<Interface>,
+    /// Sum of `isb_ifdrop` over interface statistics blocks, if any were present.
+    pub kernel_drops: Option<u64>,
+    pub damage: Option<Damage>,
+}
+
+/// An opened capture file, ready to walk.
+pub struct CaptureFile {
+    path: PathBuf,
+    format: Format,
+    gzip: bool,
+    reader: Box<dyn PcapReaderIterator + Send>,
+    read_error: Arc<Mutex<Option<String>>>,
+    section: Section,
+}
+
+/// The interfaces and byte order of the current pcapng section (classic pcap:
+/// exactly one interface).
+#[derive(Default)]
+struct Section {
+    interfaces: Vec<Interface>,
+    big_endian: bool,
+}
+
+impl CaptureFile {
+    /// Opens `path` (`-` is stdin), checks that it is a capture and reads its header.
+    pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
+        let not_capture = |reason: String| CaptureError::NotACapture {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let input = input::open(path)?;
+        let magic = &input.magic[..input.magic_len];
+        let read_error = Arc::new(Mutex::new(None));
+        let reader = FillReader(ErrorRecorder {
+            inner: input.reader,
+            slot: Arc::clone(&read_error),
+        });
+        let kind = match magic {
+            [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] => Format::Pcap,
+            [0x34, 0xcd, 0xb2, 0xa1] => Format::Pcap,
+            [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => Format::PcapNanos,
+            [] => return Err(not_capture("the file is empty".into())),
+            _ => {
+                return Err(not_capture(format!(
+                    "not a pcap or pcapng capture{} (it starts with {})",
+                    if input.gzip { " inside the gzip data" } else { "" },
+                    hex(magic)
+                )));
+            }
+        };
+        let io = |e: PcapError<&[u8]>| not_capture(describe_open_error(&e, kind));
+        let reader: Box<dyn PcapReaderIterator + Send> = match kind {
+            Format::PcapNg => Box::new(PcapNGReader::new(BUFFER_BYTES, reader).map_err(io)?),
+            _ => Box::new(LegacyPcapReader::new(BUFFER_BYTES, reader).map_err(io)?),
+        };
+        let mut file = CaptureFile {
+            path: path.to_path_buf(),
+            format: kind,
+            gzip: input.gzip,
+            reader,
+            read_error,
+            section: Section::default(),
+        };
+        file.read_header().map_err(not_capture)?;
+        Ok(file)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
+    /// Consumes the file header (classic pcap) or first section header (pcapng).
+    fn read_header(&mut self) -> Result<(), String> {
+        let (offset, interface, big_endian) = match self.reader.next() {
+            Ok((offset, PcapBlockOwned::LegacyHeader(h))) => {
+                if h.version_major != 2 {
+                    return Err(format!(
+                        "pcap version {}.{} is not supported (only 2.x exists)",
+                        h.version_major, h.version_minor
+                    ));
+                }
+                let raw = h.network.0 as u32;
+                if raw & 0x03ff_0000 != 0 {
+                    return Err(format!(
+                        "the link-type field has reserved bits set (0x{raw:08x}); the header is damaged"
+                    ));
+                }
+                let nanos = h.is_nanosecond_precision();
+                let iface = Interface {
+                    link_type: raw & 0xffff,
+                    name: None,
+                    snaplen: h.snaplen,
+                    resolution: TsResolution::Decimal(if nanos { 9 } else { 6 }),
+                    ts_offset_s: 0,
+                };
+                (offset, Some(iface), h.is_bigendian())
+            }
+            Ok((offset, PcapBlockOwned::NG(Block::SectionHeader(shb)))) => {
+                if shb.major_version != 1 {
+                    return Err(format!(
+                        "pcapng version {}.{} is not supported (only 1.x exists)",
+                        shb.major_version, shb.minor_version
+                    ));
+                }
+                (offset, None, shb.big_endian())
+            }
+            Ok(_) => return Err("the first block is not a file header".into()),
+            Err(e) => return Err(describe_open_error(&e, self.format)),
+        };
+        self.reader.consume(offset);
+        self.section.interfaces.extend(interface);
+        self.section.big_endian = big_endian;
+        Ok(())
+    }
+
+    /// Calls `on_frame` for every packet, in file order, and returns what else was seen.
+    pub fn for_each_frame(&mut self, mut on_frame: impl FnMut(&Frame<'_>)) -> FileSummary {
+        let mut summary = FileSummary {
+            interfaces: self.section.interfaces.clone(),
+            ..FileSummary::default()
+        };
+        let mut last_ts = 0i64;
+        loop {
+            let damage_at = |reason: String, summary: &FileSummary, offset: usize| {
+                Some(Damage::Malformed {
+                    after_frame: summary.packets,
+                    offset: offset as u64,
+                    reason,
+                })
+            };
+            let consumed = self.reader.consumed();
+            match self.reader.next() {
+                Ok((size, block)) => {
+                    if self.format == Format::PcapNg && size % 4 != 0 {
+                        summary.damage = damage_at(
+                            format!("pcapng block length {size} is not a multiple of 4"),
+                            &summary,
+                            consumed,
+                        );
+                        return summary;
+                    }
+                    let packet = match &block {
+                        PcapBlockOwned::Legacy(b) => {
+                            let Some(iface) = self.section.interfaces.first() else {
+                                return summary;
+                            };
+                            if b.caplen > MAX_PCAP_CAPLEN.max(iface.snaplen) {
+                                summary.damage = damage_at(
+                                    format!(
+                                        "record claims {} captured bytes, more than the snapshot length {}",
+                                        b.caplen, iface.snaplen
+                                    ),
+                                    &summary,
+                                    consumed,
+                                );
+                                return summary;
+                            }
+                            let frac = u64::from(b.ts_usec);
+                            let ts = i64::from(b.ts_sec) * 1_000_000_000
+                                + iface.resolution.to_ns(frac);
+                            Some((0, ts, b.origlen, b.data, None))
+                        }
+                        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                            let comment = epb
+                                .options
+                                .iter()
+                                .find(|o| o.code.0 == OPT_COMMENT)
+                                .and_then(|o| o.as_bytes().ok());
+                            let data = &epb.data[..(epb.caplen as usize).min(epb.data.len())];
+                            let ts = self.section.ts_of(epb.if_id, units);
+                            Some((epb.if_id, ts, epb.origlen, data, comment))
+                        }
+                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                            let snap = self.section.interfaces.first().map_or(u32::MAX, |i| i.snaplen);
+                            let len = spb.origlen.min(snap).min(spb.data.len() as u32);
+                            Some((0, last_ts, spb.origlen, &spb.data[..len as usize], None))
+                        }
+                        PcapBlockOwned::NG(Block::Unknown(ub))
+                            if self.section.native(ub.block_type) == OBSOLETE_PACKET_BLOCK =>
+                        {
+                            match self.section.obsolete_packet(ub.data) {
+                                Some((if_id, units, caplen, origlen, data)) => {
+                                    let data = &data[..(caplen as usize).min(data.len())];
+                                    let ts = self.section.ts_of(if_id, units);
+                                    Some((if_id, ts, origlen, data, None))
+                                }
+                                None => {
+                                    summary.damage = damage_at(
+                                        "obsolete packet block shorter than its header".into(),
+                                        &summary,
+                                        consumed,
+                                    );
+                                    return summary;
+                                }
+                            }
+                        }
+                        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                            if shb.major_version != 1 {
+                                summary.damage = damage_at(
+                                    format!(
+                                        "section of unsupported pcapng version {}.{}",
+                                        shb.major_version, shb.minor_version
+                                    ),
+                                    &summary,
+                                    consumed,
+                                );
+                                return summary;
+                            }
+                            self.section.big_endian = shb.big_endian();
+                            self.section.interfaces.clear();
+                            None
+                        }
+                        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                            let iface = interface_of(&idb);
+                            summary.interfaces.push(iface.clone());
+                            self.section.interfaces.push(iface);
+                            None
+                        }
+                        PcapBlockOwned::NG(Block::InterfaceStatistics(isb)) => {
+                            if let Some(drops) = isb
+                                .options
+                                .iter()
+                                .find(|o| o.code.0 == ISB_IFDROP)
+                                .and_then(|o| o.as_bytes().ok())
+                                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                            {
+                                let n = if self.section.big_endian {
+                                    u64::from_be_bytes(drops)
+                                } else {
+                                    u64::from_le_bytes(drops)
+                                };
+                                *summary.kernel_drops.get_or_insert(0) += n;
+                            }
+                            None
+                        }
+                        _ => None,
+                    };
+                    if let Some((if_id, ts, orig_len, bytes, comment)) = packet {
+                        summary.packets += 1;
+                        last_ts = ts;
+                        let link_type = self
+                            .section
+                            .interfaces
+                            .get(if_id as usize)
+                            .map_or(LINKTYPE_NO_INTERFACE, |i| i.link_type);
+                        if link_type != LINKTYPE_NO_INTERFACE
+                            && !summary.link_types.contains(&link_type)
+                        {
+                            summary.link_types.push(link_type);
+                        }
+                        on_frame(&Frame {
+                            index: summary.packets,
+                            ts_ns: ts,
+                            link_type,
+                            interface: if_id,
+                            orig_len,
+                            bytes,
+                            comment,
+                        });
+                    }
+                    self.reader.consume(size);
+                }
+                Err(PcapError::Eof) => return summary,
+                Err(PcapError::Incomplete(_)) => {
+                    if let Some(reason) = self.implausible_record() {
+                        summary.damage = damage_at(reason, &summary, consumed);
+                        return summary;
+                    }
+                    if self.reader.refill().is_err() {
+                        summary.damage = damage_at(self.take_read_error(), &summary, consumed);
+                        return summary;
+                    }
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    let capacity = self.reader.data().len().max(BUFFER_BYTES);
+                    if capacity >= MAX_RECORD || !self.reader.grow(capacity * 2) {
+                        let reason = self
+                            .implausible_record()
+                            .unwrap_or_else(|| format!("record larger than {MAX_RECORD} bytes"));
+                        summary.damage = damage_at(reason, &summary, consumed);
+                        return summary;
+                    }
+                    if self.reader.refill().is_err() {
+                        summary.damage = damage_at(self.take_read_error(), &summary, consumed);
+                        return summary;
+                    }
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    summary.damage = Some(Damage::Truncated {
+                        after_frame: summary.packets,
+                        offset: consumed as u64,
+                    });
+                    return summary;
+                }
+                Err(PcapError::ReadError) => {
+                    summary.damage = damage_at(self.take_read_error(), &summary, consumed);
+                    return summary;
+                }
+                Err(e) => {
+                    let parse_error = format!("cannot parse record ({})", short_error(&e));
+                    let reason = self.implausible_record().unwrap_or(parse_error);
+                    summary.damage = damage_at(reason, &summary, consumed);
+                    return summary;
+                }
+            }
+        }
+    }
+
+    /// Looks at the record header at the read position and says why it cannot be
+    /// real, if it cannot (so a damaged length is not read as a 4 GiB record).
+    fn implausible_record(&self) -> Option<String> {
+        let data = self.reader.data();
+        let word = |o: usize| -> Option<u32> {
+            let b: [u8; 4] = data.get(o..o + 4)?.try_into().ok()?;
+            Some(if self.section.big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        if self.format == Format::PcapNg {
+            let len = word(4)?;
+            if len < 12 || len % 4 != 0 {
+                return Some(format!("invalid pcapng block length {len}"));
+            }
+            if len as usize > MAX_RECORD {
+                return Some(format!(
+                    "pcapng block claims {len} bytes, more than any packet block can hold"
+                ));
+            }
+            None
+        } else {
+            let caplen = word(8)?;
+            let snaplen = self.section.interfaces.first().map_or(0, |i| i.snaplen);
+            (caplen > MAX_PCAP_CAPLEN.max(snaplen)).then(|| {
+                format!("record claims {caplen} captured bytes, more than the snapshot length {snaplen}")
+            })
+        }
+    }
+
+    fn take_read_error(&self) -> String {
+        self.read_error
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .unwrap_or_else(|| "read error".into())
+    }
+}
+
+impl Section {
+    fn native(&self, raw_le: u32) -> u32 {
+        if self.big_endian {
+            raw_le.swap_bytes()
+        } else {
+            raw_le
+        }
+    }
+
+    fn ts_of(&self, if_id: u32, units: u64) -> i64 {
+        match self.interfaces.get(if_id as usize) {
+            Some(i) => i
+                .resolution
+                .to_ns(units)
+                .saturating_add(i.ts_offset_s.saturating_mul(1_000_000_000)),
+            None => TsResolution::Decimal(6).to_ns(units),
+        }
+    }
+
+    /// Fields of an obsolete (type 2) packet block body.
+    fn obsolete_packet<'a>(&self, body: &'a [u8]) -> Option<(u32, u64, u32, u32, &'a [u8])> {
+        let u16_at = |o: usize| -> Option<u16> {
+            let b: [u8; 2] = body.get(o..o + 2)?.try_into().ok()?;
+            Some(if self.big_endian {
+                u16::from_be_bytes(b)
+            } else {
+                u16::from_le_bytes(b)
+            })
+        };
+        let u32_at = |o: usize| -> Option<u32> {
+            let b: [u8; 4] = body.get(o..o + 4)?.try_into().ok()?;
+            Some(if self.big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        let if_id = u32::from(u16_at(0)?);
+        let units = (u64::from(u32_at(4)?) << 32) | u64::from(u32_at(8)?);
+        let caplen = u32_at(12)?;
+        let origlen = u32_at(16)?;
+        Some((if_id, units, caplen, origlen, body.get(20..)?))
+    }
+
+}
+
+fn interface_of(idb: &InterfaceDescriptionBlock<'_>) -> Interface {
+    Interface {
+        link_type: idb.linktype.0 as u32 & 0xffff,
+        name: idb.if_name().and_then(|r| r.ok()).map(str::to_owned),
+        snaplen: idb.snaplen,
+        resolution: TsResolution::from_option(idb.if_tsresol),
+        ts_offset_s: idb.if_tsoffset,
+    }
+}
+
+fn describe_open_error(e: &PcapError<&[u8]>, format: Format) -> String {
+    match e {
+        PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+            format!("the file ends inside its {} header", format.name())
+        }
+        other => format!("damaged {} header ({})", format.name(), short_error(other)),
+    }
+}
+
+fn short_error(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::NomError(_, kind) => format!("{kind:?}"),
+        PcapError::OwnedNomError(_, kind) => format!("{kind:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Keeps the message of the last I/O error, which the capture parser reduces to
+/// a bare "read error".
+struct ErrorRecorder {
+    inner: Box<dyn std::io::Read + Send>,
+    slot: Arc<Mutex<Option<String>>>,
+}
+
+impl std::io::Read for ErrorRecorder {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if let Ok(mut slot) = self.slot.lock() {
+                *slot = Some(e.to_string());
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_resolutions() {
+        assert_eq!(TsResolution::Decimal(6).to_ns(1_500_000), 1_500_000_000);
+        assert_eq!(TsResolution::Decimal(9).to_ns(7), 7);
+        assert_eq!(TsResolution::Decimal(12).to_ns(7_000), 7);
+        assert_eq!(TsResolution::Binary(10).to_ns(1024), 1_000_000_000);
+        assert_eq!(TsResolution::from_option(0x8a), TsResolution::Binary(10));
+        assert_eq!(TsResolution::Decimal(200).to_ns(u64::MAX), 0);
+        assert_eq!(TsResolution::Decimal(0).to_ns(u64::MAX), i64::MAX);
+    }
+}

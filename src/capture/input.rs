@@ -1,0 +1,181 @@
+//! Opening a capture input: a path or `-` for stdin, transparently gunzipped.
+//!
+//! Guarantees: reads are streamed (nothing is slurped), every `read` fills the
+//! caller's buffer unless the input ends, and a gzip stream that expands beyond
+//! any plausible capture ratio is stopped with an error instead of running on.
+
+use std::fs::File;
+use std::io::{self, Cursor, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flate2::read::MultiGzDecoder;
+
+use super::CaptureError;
+
+/// Decompressed bytes after which the expansion ratio is checked.
+const GZIP_RATIO_GRACE: u64 = 256 << 20;
+/// Largest believable decompressed/compressed ratio for a packet capture.
+/// Real captures compress 2-20x; deflate cannot exceed about 1032x.
+const GZIP_MAX_RATIO: u64 = 200;
+
+/// An opened input, positioned at its first byte of (decompressed) data.
+pub struct Input {
+    pub reader: Box<dyn Read + Send>,
+    pub gzip: bool,
+    /// The first bytes of the (decompressed) stream, also still readable from `reader`.
+    pub magic: [u8; 4],
+    pub magic_len: usize,
+}
+
+/// Opens `path` (`-` is stdin) and looks at its first four bytes.
+pub fn open(path: &Path) -> Result<Input, CaptureError> {
+    let io_err = |source| CaptureError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        let file = File::open(path).map_err(io_err)?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(CaptureError::NotACapture {
+                path: path.to_path_buf(),
+                reason: "is a directory, not a capture file".into(),
+            });
+        }
+        Box::new(file)
+    };
+    let (magic, magic_len, reader) = peek4(FillReader(raw)).map_err(io_err)?;
+    if magic_len >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+        let compressed = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: reader,
+            count: Arc::clone(&compressed),
+        };
+        let guarded = RatioGuard {
+            inner: MultiGzDecoder::new(counted),
+            compressed,
+            expanded: 0,
+        };
+        let (magic, magic_len, reader) = peek4(FillReader(Box::new(guarded))).map_err(io_err)?;
+        return Ok(Input {
+            reader,
+            gzip: true,
+            magic,
+            magic_len,
+        });
+    }
+    Ok(Input {
+        reader,
+        gzip: false,
+        magic,
+        magic_len,
+    })
+}
+
+type Peeked = ([u8; 4], usize, Box<dyn Read + Send>);
+
+/// Reads up to four bytes and returns them with a reader that yields them again.
+fn peek4<R: Read + Send + 'static>(mut reader: FillReader<R>) -> io::Result<Peeked> {
+    let mut magic = [0u8; 4];
+    let n = reader.read(&mut magic)?;
+    let replay = Cursor::new(magic[..n].to_vec()).chain(reader);
+    Ok((magic, n, Box::new(FillReader(replay))))
+}
+
+/// A reader whose `read` keeps reading until the buffer is full or the input ends.
+/// Pipes and decompressors return short reads; the capture parser expects a full
+/// buffer to tell "record incomplete" from "file ended".
+pub struct FillReader<R>(pub R);
+
+impl<R: Read> Read for FillReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.0.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
+    }
+}
+
+struct Counted<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Stops a gzip stream that expands like a decompression bomb.
+struct RatioGuard<R> {
+    inner: R,
+    compressed: Arc<AtomicU64>,
+    expanded: u64,
+}
+
+impl<R: Read> Read for RatioGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.expanded += n as u64;
+        let compressed = self.compressed.load(Ordering::Relaxed).max(1);
+        if self.expanded > GZIP_RATIO_GRACE && self.expanded / compressed > GZIP_MAX_RATIO {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "gzip data expands more than {GZIP_MAX_RATIO}:1 ({} bytes from {compressed}); \
+                     this is not a packet capture (decompression bomb?)",
+                    self.expanded
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.0[0];
+            self.0 = &self.0[1..];
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn fill_reader_fills_from_short_reads() {
+        let mut r = FillReader(Trickle(b"abcdef"));
+        let mut buf = [0u8; 4];
+        assert_eq!(r.read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf, b"abcd");
+        assert_eq!(r.read(&mut buf).unwrap(), 2);
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn peek_replays_the_magic() {
+        let (magic, n, mut r) = peek4(FillReader(Trickle(b"xyz12"))).unwrap();
+        assert_eq!((&magic, n), (b"xyz1", 4));
+        let mut all = Vec::new();
+        r.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"xyz12");
+    }
+}

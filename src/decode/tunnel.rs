@@ -1,0 +1,168 @@
+//! Tunnels: how an inner IP packet was carried. Protocol 41 is classified by
+//! the inner addresses (ISATAP, 6to4, otherwise plain 6in4); Teredo is IPv6 in
+//! UDP port 3544 behind optional authentication and origin indicators (RFC 4380
+//! section 5.1.1); GRE carries IPv4 or IPv6 by EtherType.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::addr;
+use super::bytes::{be16, ipv4};
+
+pub const TEREDO_PORT: u16 = 3544;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TunnelKind {
+    /// Protocol 41 with an ISATAP interface identifier on either inner address.
+    Isatap,
+    /// Protocol 41 with a 2002::/16 inner address.
+    SixToFour,
+    /// Any other IPv6 in IPv4 (configured tunnels, tunnel brokers).
+    SixIn4,
+    Teredo,
+    SixIn6,
+    FourIn4,
+    FourIn6,
+    Gre,
+}
+
+impl TunnelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelKind::Isatap => "isatap",
+            TunnelKind::SixToFour => "6to4",
+            TunnelKind::SixIn4 => "6in4",
+            TunnelKind::Teredo => "teredo",
+            TunnelKind::SixIn6 => "6in6",
+            TunnelKind::FourIn4 => "4in4",
+            TunnelKind::FourIn6 => "4in6",
+            TunnelKind::Gre => "gre",
+        }
+    }
+
+    /// Classifies an IP-in-IP tunnel from the outer version and the inner addresses.
+    pub fn ip_in_ip(outer_v4: bool, inner_src: IpAddr, inner_dst: IpAddr) -> TunnelKind {
+        match (outer_v4, inner_src, inner_dst) {
+            (true, IpAddr::V6(s), IpAddr::V6(d)) => {
+                if addr::isatap_ipv4(&s).is_some() || addr::isatap_ipv4(&d).is_some() {
+                    TunnelKind::Isatap
+                } else if addr::six_to_four_ipv4(&s).is_some()
+                    || addr::six_to_four_ipv4(&d).is_some()
+                {
+                    TunnelKind::SixToFour
+                } else {
+                    TunnelKind::SixIn4
+                }
+            }
+            (false, IpAddr::V6(_), _) => TunnelKind::SixIn6,
+            (true, _, _) => TunnelKind::FourIn4,
+            (false, _, _) => TunnelKind::FourIn6,
+        }
+    }
+}
+
+/// The Teredo framing in front of the IPv6 packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TeredoHeader {
+    pub sport: u16,
+    pub dport: u16,
+    /// An authentication indicator was present (qualification with a server).
+    pub auth: bool,
+    /// Origin indication: the client's mapped address as seen by the server.
+    pub origin: Option<(Ipv4Addr, u16)>,
+    /// Offset of the IPv6 packet within the UDP payload.
+    pub ipv6_at: usize,
+}
+
+/// How one IP layer was reached from the layer outside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tunnel {
+    pub kind: TunnelKind,
+    pub teredo: Option<TeredoHeader>,
+}
+
+/// Reads the Teredo indicators at the start of a UDP payload. `None` when the
+/// payload is not IPv6 behind well-formed indicators (then it is plain UDP).
+pub fn teredo(sport: u16, dport: u16, payload: &[u8]) -> Option<TeredoHeader> {
+    if sport != TEREDO_PORT && dport != TEREDO_PORT {
+        return None;
+    }
+    let mut at = 0;
+    let mut auth = false;
+    let mut origin = None;
+    if be16(payload, 0) == Some(0x0001) {
+        // Authentication: indicator, id-len, au-len, client id, auth value, nonce(8), confirmation(1).
+        let id_len = usize::from(*payload.get(2)?);
+        let au_len = usize::from(*payload.get(3)?);
+        at = 4 + id_len + au_len + 9;
+        auth = true;
+    }
+    if be16(payload, at) == Some(0x0000) {
+        let port = !be16(payload, at + 2)?;
+        let mapped = ipv4(payload, at + 4)?;
+        origin = Some((Ipv4Addr::from(!u32::from(mapped)), port));
+        at += 8;
+    }
+    let version = payload.get(at)? >> 4;
+    (version == 6 && payload.len() >= at + 40).then_some(TeredoHeader {
+        sport,
+        dport,
+        auth,
+        origin,
+        ipv6_at: at,
+    })
+}
+
+/// GRE header length and the EtherType it carries (version 0 only).
+pub fn gre(b: &[u8]) -> Option<(usize, u16)> {
+    let flags = be16(b, 0)?;
+    let protocol = be16(b, 2)?;
+    if flags & 0x0007 != 0 {
+        return None; // version 1 is PPTP's enhanced GRE, not IP
+    }
+    let len = 4
+        + 4 * usize::from(flags & 0x8000 != 0 || flags & 0x4000 != 0)
+        + 4 * usize::from(flags & 0x2000 != 0)
+        + 4 * usize::from(flags & 0x1000 != 0);
+    (b.len() >= len).then_some((len, protocol))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv6_header() -> Vec<u8> {
+        let mut h = vec![0x60, 0, 0, 0, 0, 0, 59, 21];
+        h.extend_from_slice(&[0; 32]);
+        h
+    }
+
+    #[test]
+    fn teredo_indicators() {
+        let mut p = vec![0, 1, 0, 0];
+        p.extend_from_slice(&[0; 9]);
+        p.extend_from_slice(&[0, 0, 0x63, 0xbf, !192, !0, !2, !45]);
+        p.extend_from_slice(&ipv6_header());
+        let t = teredo(3544, 1025, &p).unwrap();
+        assert!(t.auth);
+        assert_eq!(t.origin, Some((Ipv4Addr::new(192, 0, 2, 45), 40000)));
+        assert_eq!(t.ipv6_at, 21);
+        for len in 0..p.len() {
+            assert_eq!(teredo(3544, 1025, &p[..len]), None, "{len}");
+        }
+        assert_eq!(teredo(53, 1025, &p), None);
+    }
+
+    #[test]
+    fn plain_teredo_bubble() {
+        let t = teredo(1025, 3544, &ipv6_header()).unwrap();
+        assert_eq!((t.auth, t.origin, t.ipv6_at), (false, None, 0));
+    }
+
+    #[test]
+    fn gre_lengths() {
+        assert_eq!(gre(&[0, 0, 0x86, 0xdd]), Some((4, 0x86dd)));
+        assert_eq!(gre(&[0x20, 0, 0x08, 0, 0, 0, 0, 1]), Some((8, 0x0800)));
+        assert_eq!(gre(&[0x20, 0, 0x08, 0]), None);
+        assert_eq!(gre(&[0x30, 1, 0x88, 0x0b]), None);
+    }
+}

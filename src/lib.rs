@@ -1,0 +1,14 @@
+//! isatap-trace: follows manage-out pings and traceroutes through ISATAP, 6to4,
+//! 6in4 and Teredo tunnels across capture points and says where they died.
+//!
+//! Data flows one way: [`capture`] frames → [`decode`] layers → flow
+//! observations → findings → report.
+
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod decode;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod report;
