@@ -7,8 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
-pub mod decode;
 pub mod cli;
 pub mod commands;
+pub mod decode;
 pub mod error;
 pub mod report;

@@ -27,7 +27,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Decode(args) => {
             let spec = CaptureSpec::parse(&args.capture)?;
-            Ok(commands::decode::run(&spec, args.format, &mut out, &mut err)?)
+            Ok(commands::decode::run(
+                &spec,
+                args.format,
+                &mut out,
+                &mut err,
+            )?)
         }
     }
 }

@@ -71,6 +71,9 @@ impl TsResolution {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileSummary {
     pub packets: u64,
+    /// Records numbered as Wireshark numbers frames: packets plus pcapng custom
+    /// and systemd-journal blocks (which carry no packet and are not delivered).
+    pub records: u64,
     /// Link types of the interfaces packets were seen on, in order of first use.
     pub link_types: Vec<u32>,
     /// Interfaces of all sections, in order of description.
@@ -121,7 +124,11 @@ impl CaptureFile {
             _ => {
                 return Err(not_capture(format!(
                     "not a pcap or pcapng capture{} (it starts with {})",
-                    if input.gzip { " inside the gzip data" } else { "" },
+                    if input.gzip {
+                        " inside the gzip data"
+                    } else {
+                        ""
+                    },
                     hex(magic)
                 )));
             }
@@ -209,7 +216,7 @@ impl CaptureFile {
         loop {
             let damage_at = |reason: String, summary: &FileSummary, offset: usize| {
                 Some(Damage::Malformed {
-                    after_frame: summary.packets,
+                    after_frame: summary.records,
                     offset: offset as u64,
                     reason,
                 })
@@ -242,8 +249,8 @@ impl CaptureFile {
                                 return summary;
                             }
                             let frac = u64::from(b.ts_usec);
-                            let ts = i64::from(b.ts_sec) * 1_000_000_000
-                                + iface.resolution.to_ns(frac);
+                            let ts =
+                                i64::from(b.ts_sec) * 1_000_000_000 + iface.resolution.to_ns(frac);
                             Some((0, ts, b.origlen, b.data, None))
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
@@ -258,7 +265,11 @@ impl CaptureFile {
                             Some((epb.if_id, ts, epb.origlen, data, comment))
                         }
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                            let snap = self.section.interfaces.first().map_or(u32::MAX, |i| i.snaplen);
+                            // A snaplen of 0 means "no limit" in pcapng.
+                            let snap = match self.section.interfaces.first().map(|i| i.snaplen) {
+                                Some(0) | None => u32::MAX,
+                                Some(s) => s,
+                            };
                             let len = spb.origlen.min(snap).min(spb.data.len() as u32);
                             Some((0, last_ts, spb.origlen, &spb.data[..len as usize], None))
                         }
@@ -298,7 +309,7 @@ impl CaptureFile {
                             None
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                            let iface = interface_of(&idb);
+                            let iface = interface_of(idb);
                             summary.interfaces.push(iface.clone());
                             self.section.interfaces.push(iface);
                             None
@@ -320,10 +331,15 @@ impl CaptureFile {
                             }
                             None
                         }
+                        PcapBlockOwned::NG(Block::Custom(_) | Block::SystemdJournalExport(_)) => {
+                            summary.records += 1;
+                            None
+                        }
                         _ => None,
                     };
                     if let Some((if_id, ts, orig_len, bytes, comment)) = packet {
                         summary.packets += 1;
+                        summary.records += 1;
                         last_ts = ts;
                         let link_type = self
                             .section
@@ -336,7 +352,7 @@ impl CaptureFile {
                             summary.link_types.push(link_type);
                         }
                         on_frame(&Frame {
-                            index: summary.packets,
+                            index: summary.records,
                             ts_ns: ts,
                             link_type,
                             interface: if_id,
@@ -374,7 +390,7 @@ impl CaptureFile {
                 }
                 Err(PcapError::UnexpectedEof) => {
                     summary.damage = Some(Damage::Truncated {
-                        after_frame: summary.packets,
+                        after_frame: summary.records,
                         offset: consumed as u64,
                     });
                     return summary;
@@ -420,7 +436,9 @@ impl CaptureFile {
             let caplen = word(8)?;
             let snaplen = self.section.interfaces.first().map_or(0, |i| i.snaplen);
             (caplen > MAX_PCAP_CAPLEN.max(snaplen)).then(|| {
-                format!("record claims {caplen} captured bytes, more than the snapshot length {snaplen}")
+                format!(
+                    "record claims {caplen} captured bytes, more than the snapshot length {snaplen}"
+                )
             })
         }
     }
@@ -477,7 +495,6 @@ impl Section {
         let origlen = u32_at(16)?;
         Some((if_id, units, caplen, origlen, body.get(20..)?))
     }
-
 }
 
 fn interface_of(idb: &InterfaceDescriptionBlock<'_>) -> Interface {

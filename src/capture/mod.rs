@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// One captured frame, borrowed from the source's buffer until the next call.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame<'a> {
-    /// 1-based position among the packets of its file (every packet block counts).
+    /// 1-based frame number, as Wireshark shows it for the same file.
     pub index: u64,
     /// Nanoseconds since the Unix epoch (UTC).
     pub ts_ns: i64,

@@ -76,6 +76,8 @@ pub enum Icmpv6Message<'a> {
         target: Ipv6Addr,
         destination: Ipv6Addr,
         options: NdOptions<'a>,
+        /// The packet quoted in the Redirected Header option.
+        quoted: Option<Quoted>,
     },
     /// Any other type, or a known type whose fixed part is cut short.
     Other,
@@ -91,10 +93,15 @@ pub struct Icmpv6<'a> {
 /// Parses an ICMPv6 message starting at frame offset `at`. The second value is
 /// the error that stopped decoding a message whose type and code were read.
 pub fn icmpv6(b: &[u8], at: usize) -> Result<(Icmpv6<'_>, Option<DecodeError>), DecodeError> {
+    let (ty, code) = match b {
+        [ty, code, ..] => (*ty, *code),
+        _ => return Err(DecodeError::truncated(Layer::Icmpv6, at, 8, b.len())),
+    };
     if b.len() < 8 {
-        return Err(DecodeError::truncated(Layer::Icmpv6, at, 8, b.len()));
+        let error = DecodeError::truncated(Layer::Icmpv6, at, 8, b.len());
+        let message = Icmpv6Message::Other;
+        return Ok((Icmpv6 { ty, code, message }, Some(error)));
     }
-    let (ty, code) = (b[0], b[1]);
     let short = |needed: usize| Some(DecodeError::truncated(Layer::Icmpv6, at, needed, b.len()));
     let options = |from: usize| NdOptions {
         bytes: &b[from.min(b.len())..],
@@ -108,7 +115,9 @@ pub fn icmpv6(b: &[u8], at: usize) -> Result<(Icmpv6<'_>, Option<DecodeError>), 
     let (message, error) = match ty {
         ICMPV6_ECHO_REQUEST => (Icmpv6Message::EchoRequest(echo()), None),
         ICMPV6_ECHO_REPLY => (Icmpv6Message::EchoReply(echo()), None),
-        ICMPV6_DEST_UNREACH | ICMPV6_PACKET_TOO_BIG | ICMPV6_TIME_EXCEEDED
+        ICMPV6_DEST_UNREACH
+        | ICMPV6_PACKET_TOO_BIG
+        | ICMPV6_TIME_EXCEEDED
         | ICMPV6_PARAM_PROBLEM => (
             Icmpv6Message::Error {
                 param: be32(b, 4).unwrap_or(0),
@@ -161,6 +170,7 @@ pub fn icmpv6(b: &[u8], at: usize) -> Result<(Icmpv6<'_>, Option<DecodeError>), 
                     target,
                     destination,
                     options: options(40),
+                    quoted: options(40).redirected_header().and_then(quoted::parse),
                 },
                 None,
             ),
@@ -256,10 +266,16 @@ mod tests {
     fn every_truncation_is_typed() {
         let m = ra();
         for len in 0..8 {
-            assert!(icmpv6(&m[..len], 0).is_err());
+            match icmpv6(&m[..len], 0) {
+                Ok((msg, err)) => {
+                    assert!(len >= 2 && msg.ty == 134 && err.is_some(), "{len}");
+                }
+                Err(e) => assert!(len < 2, "{len}: {e}"),
+            }
             assert!(icmpv4(&m[..len], 0).is_err());
         }
-        for len in 8..m.len() {
+        // 16 bytes is a complete RA without options; every other cut is an error.
+        for len in (8..m.len()).filter(|&l| l != 16) {
             let (msg, err) = icmpv6(&m[..len], 40).unwrap();
             assert_eq!(msg.ty, 134);
             let err = err.expect("a cut RA is an error");
@@ -272,7 +288,9 @@ mod tests {
     #[test]
     fn icmpv4_frag_needed_mtu() {
         let mut m = vec![3, 4, 0, 0, 0, 0, 0x05, 0xdc];
-        m.extend_from_slice(&[0x45, 0, 0, 20, 0, 0, 0, 0, 64, 41, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        m.extend_from_slice(&[
+            0x45, 0, 0, 20, 0, 0, 0, 0, 64, 41, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
         let msg = icmpv4(&m, 0).unwrap();
         let Icmpv4Message::Error { param, quoted } = msg.message else {
             panic!()

@@ -2,11 +2,11 @@
 //! tolerates snapped payloads and walks IPv6 extension headers), then either
 //! re-enters for protocol 41/4, GRE and Teredo, or decodes the transport.
 
+use etherparse::LaxIpSlice;
 use etherparse::err::Layer as EpLayer;
+use etherparse::err::LenError;
 use etherparse::err::ip::{HeaderError, LaxHeaderSliceError};
 use etherparse::err::ipv6_exts::{HeaderError as ExtHeaderError, HeaderSliceError};
-use etherparse::LaxIpSlice;
-use etherparse::err::LenError;
 
 use super::bytes::{be16, be32, offset_in};
 use super::error::{DecodeError, ErrorKind, Layer};
@@ -28,18 +28,38 @@ enum Entry {
     IpInIp,
     Gre,
     Teredo(tunnel::TeredoHeader),
+    Udp(TunnelKind),
 }
 
 /// Decodes the IP packet at `start` and everything it carries into `d`.
-pub(super) fn walk<'a>(frame: &'a [u8], start: usize, d: &mut Decoded<'a>) {
+/// `announced` is the IP version the link layer promised, if it did.
+pub(super) fn walk<'a>(frame: &'a [u8], start: usize, announced: Option<u8>, d: &mut Decoded<'a>) {
     let mut at = start;
     let mut entry = Entry::Outermost;
     loop {
         let slice = frame.get(at..).unwrap_or_default();
-        let version_layer = match slice.first().map(|b| b >> 4) {
+        let version = slice.first().map(|b| b >> 4);
+        let version_layer = match version {
             Some(6) => Layer::Ipv6,
             _ => Layer::Ipv4,
         };
+        if let (Entry::Outermost, Some(promised), Some(found)) = (entry, announced, version)
+            && promised != found
+        {
+            let (layer, what) = if promised == 4 {
+                (
+                    Layer::Ipv4,
+                    "link layer announces IPv4 but the IP version differs",
+                )
+            } else {
+                (
+                    Layer::Ipv6,
+                    "link layer announces IPv6 but the IP version differs",
+                )
+            };
+            d.error = Some(DecodeError::invalid(layer, at, what));
+            return;
+        }
         let (ip, ext_error) = match LaxIpSlice::from_slice(slice) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -80,6 +100,7 @@ pub(super) fn walk<'a>(frame: &'a [u8], start: usize, d: &mut Decoded<'a>) {
                 kind: TunnelKind::Teredo,
                 teredo: Some(h),
             }),
+            Entry::Udp(kind) => Some(Tunnel { kind, teredo: None }),
         };
         let payload = ip.payload();
         let protocol = payload.ip_number.0;
@@ -112,8 +133,10 @@ pub(super) fn walk<'a>(frame: &'a [u8], start: usize, d: &mut Decoded<'a>) {
                 }
             },
             PROTO_UDP => match udp(body, body_at) {
-                Ok(u) => match tunnel::teredo(u.sport, u.dport, u.payload) {
-                    Some(t) => Some((offset_in(frame, u.payload) + t.ipv6_at, Entry::Teredo(t))),
+                Ok(u) => match udp_tunnel(&u) {
+                    Some((inner_at, entry)) => {
+                        Some((offset_in(frame, u.payload) + inner_at, entry))
+                    }
                     None => {
                         d.transport = Transport::Udp(u);
                         None
@@ -143,6 +166,17 @@ pub(super) fn walk<'a>(frame: &'a [u8], start: usize, d: &mut Decoded<'a>) {
         at = next_at;
         entry = next_entry;
     }
+}
+
+/// A tunnel carried in UDP: Teredo, GTP-U or AYIYA, by port and framing.
+fn udp_tunnel(u: &Udp<'_>) -> Option<(usize, Entry)> {
+    if let Some(t) = tunnel::teredo(u.sport, u.dport, u.payload) {
+        return Some((t.ipv6_at, Entry::Teredo(t)));
+    }
+    if let Some(at) = tunnel::gtp_u(u.sport, u.dport, u.payload) {
+        return Some((at, Entry::Udp(TunnelKind::GtpU)));
+    }
+    tunnel::ayiya(u.sport, u.dport, u.payload).map(|at| (at, Entry::Udp(TunnelKind::Ayiya)))
 }
 
 fn transport<'a>(protocol: u8, body: &'a [u8], at: usize, d: &mut Decoded<'a>) {
@@ -202,17 +236,14 @@ fn tcp(b: &[u8], at: usize) -> Result<Tcp, DecodeError> {
 }
 
 fn v6_fragment(v6: &etherparse::LaxIpv6Slice<'_>) -> (u32, Fragment) {
-    for ext in v6.extensions().clone().into_iter() {
-        if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
-            let fragment = match (f.fragment_offset().value(), f.more_fragments()) {
-                (0, false) => Fragment::Whole,
-                (0, true) => Fragment::First,
-                _ => Fragment::Later,
-            };
-            return (f.identification(), fragment);
-        }
+    let exts = v6.extensions();
+    let Some(first) = exts.first_header() else {
+        return (0, Fragment::Whole);
+    };
+    match super::ext::fragment_header(first.0, exts.slice()) {
+        Some(f) => (f.ident, f.kind()),
+        None => (0, Fragment::Whole),
     }
-    (0, Fragment::Whole)
 }
 
 fn len_error(e: &LenError, base: usize, layer: Layer) -> DecodeError {

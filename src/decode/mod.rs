@@ -8,6 +8,7 @@
 pub mod addr;
 pub mod bytes;
 pub mod error;
+pub mod ext;
 pub mod icmp;
 mod ip;
 pub mod link;
@@ -154,7 +155,7 @@ pub fn decode_bytes(link_type: u32, bytes: &[u8]) -> Decoded<'_> {
         return decoded;
     }
     match network {
-        Ok(link::Network::Ip(at)) => ip::walk(bytes, at, &mut decoded),
+        Ok(link::Network::Ip { at, version }) => ip::walk(bytes, at, version, &mut decoded),
         Ok(link::Network::Other(_)) => {}
         Err(e) => decoded.error = Some(e),
     }

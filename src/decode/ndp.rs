@@ -14,6 +14,7 @@ use super::error::{DecodeError, Layer};
 pub const OPT_SOURCE_LINK_ADDR: u8 = 1;
 pub const OPT_TARGET_LINK_ADDR: u8 = 2;
 pub const OPT_PREFIX_INFO: u8 = 3;
+pub const OPT_REDIRECTED_HEADER: u8 = 4;
 pub const OPT_MTU: u8 = 5;
 pub const OPT_ROUTE_INFO: u8 = 24;
 
@@ -79,6 +80,17 @@ impl<'a> NdOptions<'a> {
         })
     }
 
+    /// The start of the packet a Redirect quotes (after the option's 6 reserved bytes).
+    pub fn redirected_header(&self) -> Option<&'a [u8]> {
+        self.iter().find_map(|o| match o {
+            NdOption::Other {
+                kind: OPT_REDIRECTED_HEADER,
+                data,
+            } => data.get(6..),
+            _ => None,
+        })
+    }
+
     pub fn target_link_addr(&self) -> Option<&'a [u8]> {
         self.iter().find_map(|o| match o {
             NdOption::TargetLinkAddr(a) => Some(a),
@@ -121,7 +133,11 @@ fn parse_one(b: &[u8], at: usize) -> Result<(NdOption<'_>, usize), DecodeError> 
     let kind = b[0];
     let len = usize::from(b[1]) * 8;
     if len == 0 {
-        return Err(DecodeError::invalid(Layer::NdOption, at, "option of length zero"));
+        return Err(DecodeError::invalid(
+            Layer::NdOption,
+            at,
+            "option of length zero",
+        ));
     }
     let Some(opt) = b.get(..len) else {
         return Err(DecodeError::truncated(Layer::NdOption, at, len, b.len()));
@@ -226,27 +242,48 @@ mod tests {
 
     #[test]
     fn prefix_information_and_mtu() {
-        let mut o = vec![3, 4, 64, 0xc0, 0, 0, 0x0e, 0x10, 0, 0, 0x07, 0x08, 0, 0, 0, 0];
+        let mut o = vec![
+            3, 4, 64, 0xc0, 0, 0, 0x0e, 0x10, 0, 0, 0x07, 0x08, 0, 0, 0, 0,
+        ];
         o.extend_from_slice(&"fd9c:30c:2da4:1::".parse::<Ipv6Addr>().unwrap().octets());
         o.extend_from_slice(&[5, 1, 0, 0, 0, 0, 0x05, 0x00]);
         let opts: Vec<_> = NdOptions { bytes: &o, base: 0 }.iter().collect();
-        assert!(matches!(opts[0], NdOption::Prefix(p) if p.len == 64 && p.autonomous && p.valid_lifetime == 3600));
+        assert!(
+            matches!(opts[0], NdOption::Prefix(p) if p.len == 64 && p.autonomous && p.valid_lifetime == 3600)
+        );
         assert_eq!(opts[1], NdOption::Mtu(1280));
     }
 
     #[test]
     fn malformed_options_are_errors() {
         let zero = [1u8, 0, 0, 0, 0, 0, 0, 0];
-        assert!(NdOptions { bytes: &zero, base: 0 }.check().is_err());
+        assert!(
+            NdOptions {
+                bytes: &zero,
+                base: 0
+            }
+            .check()
+            .is_err()
+        );
         let full = rio(64, 0, 2, &[0; 8]);
         for len in 1..full.len() {
-            let opts = NdOptions { bytes: &full[..len], base: 10 };
+            let opts = NdOptions {
+                bytes: &full[..len],
+                base: 10,
+            };
             let err = opts.check().expect_err("cut option must fail");
             assert_eq!(err.layer, Layer::NdOption);
             assert_eq!(err.offset, 10);
         }
         let too_long_prefix = rio(96, 0, 2, &[0; 8]);
-        assert!(NdOptions { bytes: &too_long_prefix, base: 0 }.check().is_err());
+        assert!(
+            NdOptions {
+                bytes: &too_long_prefix,
+                base: 0
+            }
+            .check()
+            .is_err()
+        );
     }
 
     #[test]

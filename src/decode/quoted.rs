@@ -63,11 +63,19 @@ fn quoted_ip(b: &[u8]) -> Option<(QuotedIp, &[u8])> {
     let (hop_limit, src, dst) = match &slice {
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
-            (h.ttl(), IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()))
+            (
+                h.ttl(),
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+            )
         }
         LaxIpSlice::Ipv6(v6) => {
             let h = v6.header();
-            (h.hop_limit(), IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()))
+            (
+                h.hop_limit(),
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+            )
         }
     };
     let payload = slice.payload();
@@ -88,7 +96,11 @@ fn quoted_ip(b: &[u8]) -> Option<(QuotedIp, &[u8])> {
         match protocol {
             PROTO_ICMPV6 | PROTO_ICMPV4 => {
                 q.icmp_type = body.first().copied();
-                let echo_types: [u8; 2] = if protocol == PROTO_ICMPV6 { [128, 129] } else { [8, 0] };
+                let echo_types: [u8; 2] = if protocol == PROTO_ICMPV6 {
+                    [128, 129]
+                } else {
+                    [8, 0]
+                };
                 if q.icmp_type.is_some_and(|t| echo_types.contains(&t)) {
                     q.echo = be16(body, 4).zip(be16(body, 6));
                 }
@@ -108,14 +120,12 @@ fn quoted_ip(b: &[u8]) -> Option<(QuotedIp, &[u8])> {
 fn is_first_fragment(slice: &LaxIpSlice<'_>) -> bool {
     match slice {
         LaxIpSlice::Ipv4(v4) => v4.header().fragments_offset().value() == 0,
-        LaxIpSlice::Ipv6(v6) => v6
-            .extensions()
-            .clone()
-            .into_iter()
-            .all(|ext| match ext {
-                etherparse::Ipv6ExtensionSlice::Fragment(f) => f.fragment_offset().value() == 0,
-                _ => true,
-            }),
+        LaxIpSlice::Ipv6(v6) => {
+            let exts = v6.extensions();
+            exts.first_header()
+                .and_then(|first| super::ext::fragment_header(first.0, exts.slice()))
+                .is_none_or(|f| f.offset == 0)
+        }
     }
 }
 
@@ -144,8 +154,18 @@ mod tests {
     #[test]
     fn quoted_echo_request() {
         let mut q = vec![0x60, 0, 0, 0, 0, 16, 58, 1];
-        q.extend_from_slice(&"fd9c:30c:2da4:1::5efe:ac10:1005".parse::<std::net::Ipv6Addr>().unwrap().octets());
-        q.extend_from_slice(&"fd9c:30c:2da4:1000::7".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        q.extend_from_slice(
+            &"fd9c:30c:2da4:1::5efe:ac10:1005"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        q.extend_from_slice(
+            &"fd9c:30c:2da4:1000::7"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
         q.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 3]);
         let quoted = parse(&q).unwrap();
         assert_eq!(quoted.ip.echo, Some((1, 3)));

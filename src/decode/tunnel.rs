@@ -9,6 +9,8 @@ use super::addr;
 use super::bytes::{be16, ipv4};
 
 pub const TEREDO_PORT: u16 = 3544;
+pub const GTP_U_PORT: u16 = 2152;
+pub const AYIYA_PORT: u16 = 5072;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TunnelKind {
@@ -23,6 +25,10 @@ pub enum TunnelKind {
     FourIn4,
     FourIn6,
     Gre,
+    /// GTP-U, the mobile core's user-plane tunnel (UDP 2152).
+    GtpU,
+    /// AYIYA, "anything in anything" (UDP 5072), used by tunnel brokers.
+    Ayiya,
 }
 
 impl TunnelKind {
@@ -36,6 +42,8 @@ impl TunnelKind {
             TunnelKind::FourIn4 => "4in4",
             TunnelKind::FourIn6 => "4in6",
             TunnelKind::Gre => "gre",
+            TunnelKind::GtpU => "gtp-u",
+            TunnelKind::Ayiya => "ayiya",
         }
     }
 
@@ -112,6 +120,50 @@ pub fn teredo(sport: u16, dport: u16, payload: &[u8]) -> Option<TeredoHeader> {
     })
 }
 
+/// Where an IP packet starts in a GTP-U T-PDU payload.
+pub fn gtp_u(sport: u16, dport: u16, payload: &[u8]) -> Option<usize> {
+    if sport != GTP_U_PORT && dport != GTP_U_PORT {
+        return None;
+    }
+    let flags = *payload.first()?;
+    // Version 1, protocol type GTP, message type T-PDU.
+    if flags >> 5 != 1 || flags & 0x10 == 0 || *payload.get(1)? != 0xff {
+        return None;
+    }
+    let mut at = 8;
+    if flags & 0x07 != 0 {
+        let mut next_ext = *payload.get(11)?;
+        at = 12;
+        // Extension headers: length in 4-byte units, next type in the last byte.
+        while next_ext != 0 {
+            let units = usize::from(*payload.get(at)?);
+            if units == 0 {
+                return None;
+            }
+            at += units * 4;
+            next_ext = *payload.get(at - 1)?;
+        }
+    }
+    let version = payload.get(at)? >> 4;
+    matches!(version, 4 | 6).then_some(at)
+}
+
+/// Where the carried IP packet starts in an AYIYA payload (forward opcode,
+/// next header IPv6 or IPv4).
+pub fn ayiya(sport: u16, dport: u16, payload: &[u8]) -> Option<usize> {
+    if sport != AYIYA_PORT && dport != AYIYA_PORT {
+        return None;
+    }
+    let id_len = 1usize << (payload.first()? >> 4);
+    let sig_len = usize::from(payload.get(1)? >> 4) * 4;
+    let opcode = payload.get(2)? & 0x0f;
+    let next_header = *payload.get(3)?;
+    let at = 8 + id_len + sig_len;
+    let version = payload.get(at)? >> 4;
+    let carries_ip = matches!((next_header, version), (41, 6) | (4, 4));
+    (opcode == 1 && carries_ip).then_some(at)
+}
+
 /// GRE header length and the EtherType it carries (version 0 only).
 pub fn gre(b: &[u8]) -> Option<(usize, u16)> {
     let flags = be16(b, 0)?;
@@ -156,6 +208,29 @@ mod tests {
     fn plain_teredo_bubble() {
         let t = teredo(1025, 3544, &ipv6_header()).unwrap();
         assert_eq!((t.auth, t.origin, t.ipv6_at), (false, None, 0));
+    }
+
+    #[test]
+    fn gtp_u_with_extension_header() {
+        let mut p = vec![0x34, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0];
+        p.extend_from_slice(&ipv6_header());
+        assert_eq!(gtp_u(2152, 2152, &p), Some(16));
+        for len in 0..17 {
+            assert_eq!(gtp_u(2152, 2152, &p[..len]), None);
+        }
+        p[0] = 0x30;
+        assert_eq!(gtp_u(2152, 2152, &p[..8 + 40]), None, "data at 8 is not IP");
+    }
+
+    #[test]
+    fn ayiya_forward() {
+        let mut p = vec![0x41, 0x52, 0x11, 41, 0, 0, 0, 0];
+        p.extend_from_slice(&[0; 16 + 20]);
+        p.extend_from_slice(&ipv6_header());
+        assert_eq!(ayiya(5072, 5072, &p), Some(44));
+        for len in 0..45 {
+            assert_eq!(ayiya(5072, 5072, &p[..len]), None);
+        }
     }
 
     #[test]

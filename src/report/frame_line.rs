@@ -93,7 +93,13 @@ fn write_transport(out: &mut String, t: &Transport<'_>) {
         Transport::None => {}
         Transport::Icmpv6(m) => {
             out.push_str("ICMPv6 ");
-            write_icmp_name(out, names::icmpv6_type(m.ty), names::icmpv6_code(m.ty, m.code), m.ty, m.code);
+            write_icmp_name(
+                out,
+                names::icmpv6_type(m.ty),
+                names::icmpv6_code(m.ty, m.code),
+                m.ty,
+                m.code,
+            );
             match &m.message {
                 Icmpv6Message::EchoRequest(e) | Icmpv6Message::EchoReply(e) => {
                     let _ = write!(out, " id {} seq {} len {}", e.id, e.seq, e.data.len());
@@ -175,7 +181,13 @@ fn write_transport(out: &mut String, t: &Transport<'_>) {
         }
         Transport::Icmpv4(m) => {
             out.push_str("ICMP ");
-            write_icmp_name(out, names::icmpv4_type(m.ty), names::icmpv4_code(m.ty, m.code), m.ty, m.code);
+            write_icmp_name(
+                out,
+                names::icmpv4_type(m.ty),
+                names::icmpv4_code(m.ty, m.code),
+                m.ty,
+                m.code,
+            );
             match &m.message {
                 Icmpv4Message::EchoRequest(e) | Icmpv4Message::EchoReply(e) => {
                     let _ = write!(out, " id {} seq {} len {}", e.id, e.seq, e.data.len());
@@ -196,7 +208,12 @@ fn write_transport(out: &mut String, t: &Transport<'_>) {
         }
         Transport::Tcp(t) => {
             let _ = write!(out, "TCP {} > {} [", t.sport, t.dport);
-            for (bit, c) in [(TCP_SYN, 'S'), (TCP_FIN, 'F'), (TCP_RST, 'R'), (TCP_ACK, '.')] {
+            for (bit, c) in [
+                (TCP_SYN, 'S'),
+                (TCP_FIN, 'F'),
+                (TCP_RST, 'R'),
+                (TCP_ACK, '.'),
+            ] {
                 if t.flags & bit != 0 {
                     out.push(c);
                 }
@@ -377,7 +394,11 @@ fn json_quoted(out: &mut String, q: &QuotedIp) {
     out.push_str("\"src\":");
     let _ = write!(out, "\"{}\"", q.src);
     let _ = write!(out, ",\"dst\":\"{}\"", q.dst);
-    let _ = write!(out, ",\"protocol\":{},\"hop_limit\":{}", q.protocol, q.hop_limit);
+    let _ = write!(
+        out,
+        ",\"protocol\":{},\"hop_limit\":{}",
+        q.protocol, q.hop_limit
+    );
     json_num(out, "echo_id", q.echo.map(|e| u32::from(e.0)));
     json_num(out, "echo_seq", q.echo.map(|e| u32::from(e.1)));
     json_num(out, "sport", q.ports.map(|p| u32::from(p.0)));

@@ -31,7 +31,10 @@ pub fn write_time_of_day(out: &mut String, ts_ns: i64) {
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn iso8601(ts_ns: i64) -> String {
     let (y, mo, d, h, m, s, ns) = civil(ts_ns);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{:06}Z", ns / 1000)
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{:06}Z",
+        ns / 1000
+    )
 }
 
 /// Epoch seconds with nanoseconds, as a JSON number (`1700000000.123456789`).
