@@ -8,6 +8,7 @@
 
 pub mod file;
 pub mod input;
+pub mod pcapng_writer;
 
 use std::fmt;
 use std::path::PathBuf;
