@@ -27,8 +27,69 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Follow every ping and traceroute across the captures and say where it died and why.
+    Analyze(AnalyzeArgs),
     /// Print one line per frame with every tunnel layer (like tcpdump -nn).
     Decode(DecodeArgs),
+    /// Print the topology the captures show, as TOML that --topology accepts.
+    Topology(TopologyArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Verdict first, for a terminal (coloured unless NO_COLOR is set or output is not a terminal).
+    Text,
+    /// The isatap-trace/1 JSON schema.
+    Json,
+    /// Ticket-ready Markdown.
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// The deployment (router, DA nodes and their client prefixes) to check the captures against.
+    #[arg(long, short = 't', value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Captures, one per vantage point: [LABEL=]PATH (`-` for stdin).
+    #[arg(value_name = "CAPTURE", required = true)]
+    pub captures: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TopologyArgs {
+    /// Captures, one per vantage point: [LABEL=]PATH (`-` for stdin).
+    #[arg(value_name = "CAPTURE", required = true)]
+    pub captures: Vec<String>,
+}
+
+/// Parses the capture arguments and makes their labels unique (a repeated
+/// label gets `-2`, `-3`… so evidence stays unambiguous).
+pub fn capture_specs(args: &[String]) -> Result<Vec<CaptureSpec>, Error> {
+    let mut specs: Vec<CaptureSpec> = Vec::new();
+    let mut stdin_used = false;
+    for arg in args {
+        let mut spec = CaptureSpec::parse(arg)?;
+        if spec.path.as_os_str() == "-" {
+            if stdin_used {
+                return Err(Error::Usage("`-` (stdin) can be given only once".into()));
+            }
+            stdin_used = true;
+        }
+        let base = spec.label.clone();
+        let mut n = 1;
+        while specs.iter().any(|s| s.label == spec.label) {
+            n += 1;
+            spec.label = format!("{base}-{n}");
+        }
+        specs.push(spec);
+    }
+    Ok(specs)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,6 +185,22 @@ mod tests {
         assert!(CaptureSpec::parse("=x.pcap").is_err());
         assert!(CaptureSpec::parse("a b=x.pcap").is_err());
         assert!(CaptureSpec::parse("").is_err());
+    }
+
+    #[test]
+    fn repeated_labels_are_numbered() {
+        let args = vec![
+            "a/x.pcap".to_owned(),
+            "b/x.pcap".to_owned(),
+            "x=c.pcap".to_owned(),
+        ];
+        let labels: Vec<String> = capture_specs(&args)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.label)
+            .collect();
+        assert_eq!(labels, ["x", "x-2", "x-3"]);
+        assert!(capture_specs(&["-".to_owned(), "-".to_owned()]).is_err());
     }
 
     #[test]

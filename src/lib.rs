@@ -10,5 +10,8 @@ pub mod capture;
 pub mod cli;
 pub mod commands;
 pub mod decode;
+pub mod diagnose;
 pub mod error;
+pub mod flow;
 pub mod report;
+pub mod topology;

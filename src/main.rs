@@ -1,11 +1,12 @@
 //! The `isatap-trace` binary: parse arguments, run the command, map the result
 //! to an exit status (0 clean, 1 error findings, 2 usage or unreadable input).
 
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
-use isatap_trace::cli::{CaptureSpec, Cli, Command};
+use isatap_trace::cli::{CaptureSpec, Cli, Command, capture_specs};
+use isatap_trace::commands::analyze::AnalyzeConfig;
 use isatap_trace::commands::{self, Outcome};
 
 fn main() -> ExitCode {
@@ -25,6 +26,20 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut err = io::stderr();
     match cli.command {
+        Command::Analyze(args) => {
+            let cfg = AnalyzeConfig {
+                captures: capture_specs(&args.captures)?,
+                topology: args.topology,
+                format: args.format,
+                color: args.output.is_none() && wants_color(),
+                output: args.output,
+            };
+            Ok(commands::analyze::run(&cfg, &mut out, &mut err)?)
+        }
+        Command::Topology(args) => {
+            let specs = capture_specs(&args.captures)?;
+            Ok(commands::topology::run(&specs, &mut out)?)
+        }
         Command::Decode(args) => {
             let spec = CaptureSpec::parse(&args.capture)?;
             Ok(commands::decode::run(
@@ -35,4 +50,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             )?)
         }
     }
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
+fn wants_color() -> bool {
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

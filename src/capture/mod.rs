@@ -100,3 +100,32 @@ impl Format {
         }
     }
 }
+
+/// What one capture held, for the report's inventory and the capture checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaptureInfo {
+    pub label: String,
+    pub path: PathBuf,
+    pub format: &'static str,
+    pub gzip: bool,
+    pub link_types: Vec<u32>,
+    /// pcapng interface names by interface id (None where unnamed).
+    pub interfaces: Vec<Option<String>>,
+    pub packets: u64,
+    pub decoded: u64,
+    pub malformed: u64,
+    /// Frames of link types this tool does not decode.
+    pub unsupported: u64,
+    /// The first malformed frames: frame number and what stopped decoding.
+    pub malformed_examples: Vec<(u64, String)>,
+    pub damage: Option<Damage>,
+    pub kernel_drops: Option<u64>,
+    pub first_ts_ns: Option<i64>,
+    pub last_ts_ns: Option<i64>,
+}
+
+impl CaptureInfo {
+    pub fn truncated(&self) -> bool {
+        matches!(self.damage, Some(Damage::Truncated { .. }))
+    }
+}

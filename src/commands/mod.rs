@@ -1,7 +1,10 @@
 //! The commands behind the CLI, each a function from a resolved configuration
 //! to output on a writer and an exit status.
 
+pub mod analyze;
 pub mod decode;
+pub mod pipeline;
+pub mod topology;
 
 use std::io;
 

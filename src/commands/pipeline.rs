@@ -1,0 +1,115 @@
+//! The analysis pipeline shared by `analyze`, `topology` and `live`: read
+//! captures into a correlator, then infer the topology, summarise flows,
+//! diagnose and build the report.
+
+use crate::capture::file::CaptureFile;
+use crate::capture::{CaptureError, CaptureInfo};
+use crate::cli::CaptureSpec;
+use crate::decode::decode;
+use crate::diagnose::{self, Analysis};
+use crate::flow::{Correlator, Limits, summarize};
+use crate::report::Report;
+use crate::topology::Topology;
+use crate::topology::infer::{self, CaptureMeta, Inferred};
+
+/// Most malformed frames quoted per capture.
+const MALFORMED_EXAMPLES: usize = 5;
+
+/// What reading the captures produced.
+pub struct Gathered {
+    pub infos: Vec<CaptureInfo>,
+    pub correlator: Correlator,
+    /// Inputs that could not be read at all (exit status 2 after the report).
+    pub unreadable: Vec<CaptureError>,
+}
+
+/// Reads every capture in turn into one correlator.
+pub fn gather(specs: &[CaptureSpec], limits: Limits) -> Gathered {
+    let mut g = Gathered {
+        infos: Vec::new(),
+        correlator: Correlator::new(limits),
+        unreadable: Vec::new(),
+    };
+    for spec in specs {
+        let mut file = match CaptureFile::open(&spec.path) {
+            Ok(f) => f,
+            Err(e) => {
+                g.unreadable.push(e);
+                continue;
+            }
+        };
+        let index = g.infos.len() as u16;
+        let mut info = CaptureInfo {
+            label: spec.label.clone(),
+            path: spec.path.clone(),
+            format: file.format().name(),
+            gzip: file.is_gzip(),
+            ..CaptureInfo::default()
+        };
+        let correlator = &mut g.correlator;
+        let summary = file.for_each_frame(|frame| {
+            let decoded = decode(frame);
+            info.first_ts_ns.get_or_insert(frame.ts_ns);
+            info.last_ts_ns = Some(frame.ts_ns);
+            match decoded.error {
+                Some(e) if e.is_unsupported() => info.unsupported += 1,
+                Some(e) => {
+                    info.malformed += 1;
+                    if info.malformed_examples.len() < MALFORMED_EXAMPLES {
+                        info.malformed_examples.push((frame.index, e.to_string()));
+                    }
+                }
+                None => info.decoded += 1,
+            }
+            correlator.add(index, frame, &decoded);
+        });
+        info.packets = summary.packets;
+        info.link_types = summary.link_types;
+        info.interfaces = summary.interfaces.into_iter().map(|i| i.name).collect();
+        info.damage = summary.damage;
+        info.kernel_drops = summary.kernel_drops;
+        g.infos.push(info);
+    }
+    g
+}
+
+/// The topology the analysis works with: the given one completed from the
+/// captures, or one inferred from them.
+pub fn topology_of(g: &Gathered, given: Option<&Topology>) -> Inferred {
+    let metas: Vec<CaptureMeta> = g
+        .infos
+        .iter()
+        .map(|i| CaptureMeta {
+            label: i.label.clone(),
+            interfaces: i.interfaces.clone(),
+        })
+        .collect();
+    infer::infer(given, &g.correlator.facts, &g.correlator.table, &metas)
+}
+
+/// Draws the conclusions and builds the report.
+pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
+    let inferred = topology_of(g, given);
+    let routers: Vec<std::net::IpAddr> = inferred
+        .topology
+        .router
+        .iter()
+        .map(|r| std::net::IpAddr::V4(r.ipv4))
+        .collect();
+    let flows = summarize(&g.correlator.table, &routers);
+    let analysis = Analysis {
+        captures: &g.infos,
+        table: &g.correlator.table,
+        facts: &g.correlator.facts,
+        flows: &flows,
+        topology: &inferred.topology,
+        topology_given: given.is_some(),
+    };
+    let findings = diagnose::diagnose(&analysis);
+    Report::build(
+        &analysis,
+        &findings,
+        &inferred.assumptions,
+        g.correlator.table.evicted,
+    )
+}

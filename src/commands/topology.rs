@@ -1,0 +1,47 @@
+//! `isatap-trace topology`: print the topology the captures show, as TOML
+//! that `--topology` accepts, with the assumptions as comments.
+
+use std::io::Write;
+
+use crate::cli::CaptureSpec;
+use crate::error::Error;
+use crate::flow::Limits;
+
+use super::Outcome;
+use super::pipeline::{gather, topology_of};
+
+pub fn run(captures: &[CaptureSpec], out: &mut dyn Write) -> Result<Outcome, Error> {
+    let mut gathered = gather(captures, Limits::default());
+    if !gathered.unreadable.is_empty() {
+        return Err(gathered.unreadable.remove(0).into());
+    }
+    let inferred = topology_of(&gathered, None);
+    let io = |source| Error::Io {
+        path: "<stdout>".into(),
+        source,
+    };
+    writeln!(out, "# Topology inferred by isatap-trace from:").map_err(io)?;
+    for c in &gathered.infos {
+        writeln!(out, "#   {} = {}", c.label, c.path.display()).map_err(io)?;
+    }
+    if inferred.assumptions.is_empty() {
+        writeln!(out, "#\n# Nothing needed an assumption.").map_err(io)?;
+    } else {
+        writeln!(out, "#\n# Check these assumptions before relying on it:").map_err(io)?;
+        for a in &inferred.assumptions {
+            writeln!(out, "#   - {a}").map_err(io)?;
+        }
+    }
+    if inferred.topology.router.is_none() {
+        writeln!(
+            out,
+            "#\n# No ISATAP router could be identified (no protocol 41, RS or RA seen)."
+        )
+        .map_err(io)?;
+    }
+    writeln!(out).map_err(io)?;
+    out.write_all(inferred.topology.to_toml().as_bytes())
+        .map_err(io)?;
+    out.flush().map_err(io)?;
+    Ok(Outcome::Clean)
+}

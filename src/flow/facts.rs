@@ -1,0 +1,275 @@
+//! Control-plane and path facts gathered while reading: Router Solicitations
+//! and Advertisements (what the ISATAP router publishes), Neighbor
+//! Solicitations and Advertisements (which MAC answers for which address,
+//! which target never answers), protocol-41 conversations and their source
+//! checks, ICMPv4 errors about tunnel packets, and the IPv6 prefixes seen on
+//! MAC-less (IP-HTTPS / tunnel) interfaces of each capture.
+//!
+//! Guarantees: every list is bounded ([`MAX_EACH`]); what does not fit is
+//! counted in `dropped`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::observe::{Observation, Outer, RaContent, What};
+use crate::decode::addr::isatap_ipv4;
+use crate::decode::ndp::mask;
+use crate::decode::quoted::PROTO_IPV6;
+use crate::decode::{Mac, TunnelKind};
+
+/// Most entries kept in each list of facts.
+pub const MAX_EACH: usize = 4096;
+
+/// Where a fact was seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct At {
+    pub capture: u16,
+    pub frame: u64,
+    pub ts_ns: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouterAdvertSeen {
+    pub at: At,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub outer: Option<Outer>,
+    pub src_mac: Option<Mac>,
+    pub content: RaContent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SolicitSeen {
+    pub at: At,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub outer: Option<Outer>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeighborSeen {
+    pub at: At,
+    pub src: IpAddr,
+    pub target: Ipv6Addr,
+    /// The link-layer address option, else the frame's source MAC.
+    pub mac: Option<Mac>,
+}
+
+/// An ICMPv4 error about a protocol-41 packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelErrorSeen {
+    pub at: At,
+    /// Who sent the error.
+    pub from: IpAddr,
+    pub ty: u8,
+    pub code: u8,
+    pub param: u32,
+    /// Outer addresses of the quoted protocol-41 packet.
+    pub tunnel_src: IpAddr,
+    pub tunnel_dst: IpAddr,
+}
+
+/// A protocol-41 packet whose inner ISATAP source embeds another IPv4 than the outer source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceMismatch {
+    pub at: At,
+    pub outer_src: IpAddr,
+    pub outer_dst: IpAddr,
+    pub inner_src: IpAddr,
+    pub embedded: Ipv4Addr,
+}
+
+/// Traffic between two tunnel endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelPair {
+    pub packets: u64,
+    pub first: At,
+    pub last: At,
+    /// Bit `c` set: seen in capture `c` (first 64 captures).
+    pub captures: u64,
+    pub kind: TunnelKind,
+}
+
+/// Everything gathered besides probes.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub router_solicits: Vec<SolicitSeen>,
+    pub router_adverts: Vec<RouterAdvertSeen>,
+    pub neighbor_solicits: Vec<NeighborSeen>,
+    pub neighbor_adverts: Vec<NeighborSeen>,
+    pub tunnel_errors: Vec<TunnelErrorSeen>,
+    pub source_mismatches: Vec<SourceMismatch>,
+    /// Protocol-41 (and other IPv4-carried tunnel) traffic by (outer src, outer dst).
+    pub tunnels: FxHashMap<(IpAddr, IpAddr), TunnelPair>,
+    /// /64 prefixes of addresses seen on MAC-less interfaces, by capture.
+    pub raw_link_prefixes: FxHashMap<u16, FxHashSet<Ipv6Addr>>,
+    /// Counts of facts not kept because a list was full.
+    pub dropped: u64,
+}
+
+impl Facts {
+    pub fn add(&mut self, o: &Observation) {
+        let at = At {
+            capture: o.capture,
+            frame: o.frame,
+            ts_ns: o.ts_ns,
+        };
+        if let Some(outer) = o.outer {
+            self.tunnel(at, outer, o);
+        }
+        if o.link.raw && o.outer.is_none() {
+            for addr in [o.src, o.dst] {
+                if let IpAddr::V6(a) = addr
+                    && is_routable(&a)
+                    && isatap_ipv4(&a).is_none()
+                {
+                    let set = self.raw_link_prefixes.entry(o.capture).or_default();
+                    if set.len() < 64 {
+                        set.insert(mask(a, 64));
+                    }
+                }
+            }
+        }
+        match &o.what {
+            What::RouterSolicit => {
+                let seen = SolicitSeen {
+                    at,
+                    src: o.src,
+                    dst: o.dst,
+                    outer: o.outer,
+                };
+                push(&mut self.router_solicits, seen, &mut self.dropped);
+            }
+            What::RouterAdvert(content) => {
+                let seen = RouterAdvertSeen {
+                    at,
+                    src: o.src,
+                    dst: o.dst,
+                    outer: o.outer,
+                    src_mac: o.link.src_mac,
+                    content: (**content).clone(),
+                };
+                push(&mut self.router_adverts, seen, &mut self.dropped);
+            }
+            What::NeighborSolicit { target, lladdr } => {
+                let seen = NeighborSeen {
+                    at,
+                    src: o.src,
+                    target: *target,
+                    mac: lladdr.or(o.link.src_mac),
+                };
+                push(&mut self.neighbor_solicits, seen, &mut self.dropped);
+            }
+            What::NeighborAdvert { target, lladdr, .. } => {
+                let seen = NeighborSeen {
+                    at,
+                    src: o.src,
+                    target: *target,
+                    mac: lladdr.or(o.link.src_mac),
+                };
+                push(&mut self.neighbor_adverts, seen, &mut self.dropped);
+            }
+            What::Error {
+                v6: false,
+                ty,
+                code,
+                param,
+                quoted: Some(q),
+            } if q.ip.protocol == PROTO_IPV6 => {
+                let seen = TunnelErrorSeen {
+                    at,
+                    from: o.src,
+                    ty: *ty,
+                    code: *code,
+                    param: *param,
+                    tunnel_src: q.ip.src,
+                    tunnel_dst: q.ip.dst,
+                };
+                push(&mut self.tunnel_errors, seen, &mut self.dropped);
+            }
+            _ => {}
+        }
+    }
+
+    fn tunnel(&mut self, at: At, outer: Outer, o: &Observation) {
+        let pair = self
+            .tunnels
+            .entry((outer.src, outer.dst))
+            .or_insert(TunnelPair {
+                packets: 0,
+                first: at,
+                last: at,
+                captures: 0,
+                kind: outer.kind,
+            });
+        pair.packets += 1;
+        pair.last = at;
+        if o.capture < 64 {
+            pair.captures |= 1 << o.capture;
+        }
+        if outer.kind == TunnelKind::Isatap
+            && let (IpAddr::V6(inner), IpAddr::V4(outer_src)) = (o.src, outer.src)
+            && let Some(embedded) = isatap_ipv4(&inner)
+            && embedded != outer_src
+        {
+            let seen = SourceMismatch {
+                at,
+                outer_src: outer.src,
+                outer_dst: outer.dst,
+                inner_src: o.src,
+                embedded,
+            };
+            push(&mut self.source_mismatches, seen, &mut self.dropped);
+        }
+    }
+
+    /// MAC addresses that answered for `target` in Neighbor Advertisements.
+    pub fn macs_of(&self, target: &Ipv6Addr) -> impl Iterator<Item = Mac> + '_ {
+        let target = *target;
+        self.neighbor_adverts
+            .iter()
+            .filter(move |na| na.target == target)
+            .filter_map(|na| na.mac)
+    }
+
+    /// The address a MAC answers for (from Neighbor Advertisements and the
+    /// source link-layer option of solicitations), preferring global addresses.
+    pub fn address_of_mac(&self, mac: &Mac) -> Option<Ipv6Addr> {
+        let from_na = self
+            .neighbor_adverts
+            .iter()
+            .filter(|na| na.mac.as_ref() == Some(mac))
+            .map(|na| na.target);
+        let from_ns = self
+            .neighbor_solicits
+            .iter()
+            .filter(|ns| ns.mac.as_ref() == Some(mac))
+            .filter_map(|ns| match ns.src {
+                IpAddr::V6(a) if !a.is_unspecified() => Some(a),
+                _ => None,
+            });
+        let mut best = None;
+        for a in from_na.chain(from_ns) {
+            if is_routable(&a) {
+                return Some(a);
+            }
+            best.get_or_insert(a);
+        }
+        best
+    }
+}
+
+/// Not link-local, multicast, loopback or unspecified.
+pub fn is_routable(a: &Ipv6Addr) -> bool {
+    let first = a.segments()[0];
+    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || first & 0xffc0 == 0xfe80)
+}
+
+fn push<T>(list: &mut Vec<T>, item: T, dropped: &mut u64) {
+    if list.len() < MAX_EACH {
+        list.push(item);
+    } else {
+        *dropped += 1;
+    }
+}

@@ -1,0 +1,405 @@
+//! The probe table: every echo request, traceroute UDP probe and TCP SYN,
+//! keyed on the inner packet (flow = protocol, addresses and echo id / source
+//! port / destination port; probe = sequence number / port / port+seq), with
+//! where it was seen, what answered it and what ICMP error quoted it.
+//!
+//! Guarantees: matching never uses outer headers or clocks; the same packet
+//! seen at several capture points (or twice in one) is one probe with several
+//! sightings. State is bounded by [`Limits`]: probes and flows beyond them are
+//! counted as evicted, never silently lost.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::observe::{LinkFacts, Observation, Outer, What};
+use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
+use crate::decode::{TCP_ACK, TCP_RST, TCP_SYN};
+
+/// What kind of probe conversation a flow is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Icmpv6Echo,
+    IcmpEcho,
+    Udp,
+    Tcp,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Icmpv6Echo => "icmpv6-echo",
+            Protocol::IcmpEcho => "icmp-echo",
+            Protocol::Udp => "udp",
+            Protocol::Tcp => "tcp",
+        }
+    }
+}
+
+/// A probe conversation: protocol, prober, target and a conversation id
+/// (echo identifier, UDP source port, TCP destination port).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    pub protocol: Protocol,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub id: u16,
+}
+
+/// Where and how one packet was seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sighting {
+    pub capture: u16,
+    pub frame: u64,
+    pub ts_ns: i64,
+    pub hop_limit: u8,
+    pub link: LinkFacts,
+    pub outer: Option<Outer>,
+    /// Source and destination of the packet (for replies: target → prober).
+    pub src: IpAddr,
+    pub dst: IpAddr,
+}
+
+/// An ICMP error that quoted a probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorSighting {
+    pub seen: Sighting,
+    pub v6: bool,
+    pub ty: u8,
+    pub code: u8,
+    /// MTU for Packet Too Big / fragmentation needed, pointer for parameter problems.
+    pub param: u32,
+    /// The probe's hop limit as quoted (1 for a Time Exceeded on the way).
+    pub quoted_hop_limit: u8,
+}
+
+/// Everything seen of one probe (kept for the first probes of each flow).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProbeDetail {
+    pub requests: Vec<Sighting>,
+    pub replies: Vec<Sighting>,
+    pub errors: Vec<ErrorSighting>,
+}
+
+/// Compact state of one probe; [`ProbeDetail`] holds the sightings when kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub flow: u32,
+    /// Sequence number (echo), destination port (UDP), or source port and
+    /// low sequence bits (TCP).
+    pub n: u32,
+    /// Highest hop limit the request was seen with: nearest to the prober.
+    pub sent_hop_limit: u8,
+    /// Capture, frame and time of that sighting.
+    pub sent_at: Option<(u16, i64)>,
+    /// Time of the first reply seen in the capture of `sent_at`.
+    pub reply_at: Option<i64>,
+    pub replies: u32,
+    /// Outer IPv4 source of a reply that arrived through a tunnel.
+    pub reply_tunnel_src: Option<IpAddr>,
+    pub errors: u32,
+    pub detail: Option<u32>,
+}
+
+/// A flow: its key and its probes in order of first sight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flow {
+    pub key: FlowKey,
+    pub probes: Vec<u32>,
+}
+
+/// Bounds on the state kept, whatever the capture size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_flows: usize,
+    pub max_probes: usize,
+    /// Probes per flow whose sightings are kept in detail.
+    pub detailed_per_flow: usize,
+    /// Sightings of each kind kept per detailed probe.
+    pub sightings_per_probe: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_flows: 200_000,
+            max_probes: 1_500_000,
+            detailed_per_flow: 128,
+            sightings_per_probe: 16,
+        }
+    }
+}
+
+/// Counts of what did not fit in [`Limits`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evictions {
+    /// Packets of flows that were not tracked because the flow table was full.
+    pub flows: u64,
+    /// Packets of probes not tracked because the probe table was full.
+    pub probes: u64,
+    /// Sightings not kept in detail (counted in their probe's totals).
+    pub sightings: u64,
+}
+
+impl Evictions {
+    pub fn any(&self) -> bool {
+        self.flows + self.probes > 0
+    }
+}
+
+/// The probe table.
+#[derive(Debug, Default)]
+pub struct ProbeTable {
+    limits: Limits,
+    pub flows: Vec<Flow>,
+    flow_index: FxHashMap<FlowKey, u32>,
+    pub probes: Vec<Probe>,
+    probe_index: FxHashMap<u64, u32>,
+    pub details: Vec<ProbeDetail>,
+    pub evicted: Evictions,
+}
+
+enum Role {
+    Request,
+    Reply,
+    Error(ErrorSighting),
+}
+
+impl ProbeTable {
+    pub fn new(limits: Limits) -> ProbeTable {
+        ProbeTable {
+            limits,
+            ..ProbeTable::default()
+        }
+    }
+
+    /// Adds an observation; returns true when it concerned a probe.
+    pub fn add(&mut self, o: &Observation) -> bool {
+        let echo = |v6: bool| {
+            if v6 {
+                Protocol::Icmpv6Echo
+            } else {
+                Protocol::IcmpEcho
+            }
+        };
+        let key = |protocol, src, dst, id| FlowKey {
+            protocol,
+            src,
+            dst,
+            id,
+        };
+        let seen = Sighting {
+            capture: o.capture,
+            frame: o.frame,
+            ts_ns: o.ts_ns,
+            hop_limit: o.hop_limit,
+            link: o.link,
+            outer: o.outer,
+            src: o.src,
+            dst: o.dst,
+        };
+        let (flow, n, role) = match &o.what {
+            What::EchoRequest { id, seq, .. } => (
+                key(echo(o.src.is_ipv6()), o.src, o.dst, *id),
+                u32::from(*seq),
+                Role::Request,
+            ),
+            What::EchoReply { id, seq, .. } => (
+                key(echo(o.src.is_ipv6()), o.dst, o.src, *id),
+                u32::from(*seq),
+                Role::Reply,
+            ),
+            What::Udp { sport, dport } => (
+                key(Protocol::Udp, o.src, o.dst, *sport),
+                u32::from(*dport),
+                Role::Request,
+            ),
+            What::Tcp {
+                sport,
+                dport,
+                seq,
+                ack,
+                flags,
+            } => {
+                if flags & TCP_SYN != 0 && flags & TCP_ACK == 0 {
+                    (
+                        key(Protocol::Tcp, o.src, o.dst, *dport),
+                        tcp_probe_number(*sport, *seq),
+                        Role::Request,
+                    )
+                } else if flags & (TCP_SYN | TCP_RST) != 0 {
+                    (
+                        key(Protocol::Tcp, o.dst, o.src, *sport),
+                        tcp_probe_number(*dport, ack.wrapping_sub(1)),
+                        Role::Reply,
+                    )
+                } else {
+                    return false;
+                }
+            }
+            What::Error {
+                v6,
+                ty,
+                code,
+                param,
+                quoted: Some(q),
+            } => {
+                let Some((flow, n)) = probe_of_quote(q.probe()) else {
+                    return false;
+                };
+                let error = ErrorSighting {
+                    seen,
+                    v6: *v6,
+                    ty: *ty,
+                    code: *code,
+                    param: *param,
+                    quoted_hop_limit: q.probe().hop_limit,
+                };
+                (flow, n, Role::Error(error))
+            }
+            _ => return false,
+        };
+        let Some(index) = self.probe(flow, n) else {
+            return true;
+        };
+        self.record(index, role, seen);
+        true
+    }
+
+    /// The probe for (flow, n), created on first sight (also for a reply or
+    /// error whose request was not captured).
+    fn probe(&mut self, key: FlowKey, n: u32) -> Option<usize> {
+        let flow = match self.flow_index.get(&key) {
+            Some(&f) => f,
+            None => {
+                if self.flows.len() >= self.limits.max_flows {
+                    self.evicted.flows += 1;
+                    return None;
+                }
+                let f = self.flows.len() as u32;
+                self.flows.push(Flow {
+                    key,
+                    probes: Vec::new(),
+                });
+                self.flow_index.insert(key, f);
+                f
+            }
+        };
+        let id = (u64::from(flow) << 32) | u64::from(n);
+        if let Some(&p) = self.probe_index.get(&id) {
+            return Some(p as usize);
+        }
+        if self.probes.len() >= self.limits.max_probes {
+            self.evicted.probes += 1;
+            return None;
+        }
+        let p = self.probes.len();
+        let flow_probes = &mut self.flows[flow as usize].probes;
+        let detail = (flow_probes.len() < self.limits.detailed_per_flow).then(|| {
+            self.details.push(ProbeDetail::default());
+            (self.details.len() - 1) as u32
+        });
+        flow_probes.push(p as u32);
+        self.probes.push(Probe {
+            flow,
+            n,
+            sent_hop_limit: 0,
+            sent_at: None,
+            reply_at: None,
+            replies: 0,
+            reply_tunnel_src: None,
+            errors: 0,
+            detail,
+        });
+        self.probe_index.insert(id, p as u32);
+        Some(p)
+    }
+
+    fn record(&mut self, index: usize, role: Role, seen: Sighting) {
+        let cap = self.limits.sightings_per_probe;
+        let probe = &mut self.probes[index];
+        let detail = probe.detail.map(|d| &mut self.details[d as usize]);
+        let kept = match role {
+            Role::Request => {
+                let nearer = seen.hop_limit > probe.sent_hop_limit || probe.sent_at.is_none();
+                if nearer {
+                    probe.sent_hop_limit = seen.hop_limit;
+                    if probe.sent_at.map(|(c, _)| c) != Some(seen.capture) {
+                        probe.reply_at = None;
+                    }
+                    probe.sent_at = Some((seen.capture, seen.ts_ns));
+                }
+                detail.map(|d| push_capped(&mut d.requests, seen, cap))
+            }
+            Role::Reply => {
+                probe.replies += 1;
+                if let Some(outer) = seen.outer {
+                    probe.reply_tunnel_src = Some(outer.src);
+                }
+                if let Some((capture, _)) = probe.sent_at
+                    && capture == seen.capture
+                    && probe.reply_at.is_none()
+                {
+                    probe.reply_at = Some(seen.ts_ns);
+                }
+                detail.map(|d| push_capped(&mut d.replies, seen, cap))
+            }
+            Role::Error(e) => {
+                probe.errors += 1;
+                detail.map(|d| push_capped(&mut d.errors, e, cap))
+            }
+        };
+        if kept == Some(false) {
+            self.evicted.sightings += 1;
+        }
+    }
+
+    pub fn detail(&self, probe: &Probe) -> Option<&ProbeDetail> {
+        probe.detail.map(|d| &self.details[d as usize])
+    }
+}
+
+fn push_capped<T>(v: &mut Vec<T>, item: T, cap: usize) -> bool {
+    if v.len() < cap {
+        v.push(item);
+        true
+    } else {
+        false
+    }
+}
+
+fn tcp_probe_number(sport: u16, seq: u32) -> u32 {
+    (u32::from(sport) << 16) | (seq & 0xffff)
+}
+
+/// The probe a quoted packet was: flow key and probe number.
+fn probe_of_quote(q: &QuotedIp) -> Option<(FlowKey, u32)> {
+    let key = |protocol, id| FlowKey {
+        protocol,
+        src: q.src,
+        dst: q.dst,
+        id,
+    };
+    match q.protocol {
+        PROTO_ICMPV6 if q.icmp_type == Some(128) => {
+            let (id, seq) = q.echo?;
+            Some((key(Protocol::Icmpv6Echo, id), u32::from(seq)))
+        }
+        PROTO_ICMPV4 if q.icmp_type == Some(8) => {
+            let (id, seq) = q.echo?;
+            Some((key(Protocol::IcmpEcho, id), u32::from(seq)))
+        }
+        PROTO_UDP => {
+            let (sport, dport) = q.ports?;
+            Some((key(Protocol::Udp, sport), u32::from(dport)))
+        }
+        PROTO_TCP => {
+            let (sport, dport) = q.ports?;
+            Some((
+                key(Protocol::Tcp, dport),
+                tcp_probe_number(sport, q.tcp_seq?),
+            ))
+        }
+        _ => None,
+    }
+}

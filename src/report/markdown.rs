@@ -1,0 +1,172 @@
+//! The Markdown report, ready to paste into a support ticket: verdict,
+//! topology table, flows table, findings with evidence and the fix in a code
+//! block, capture inventory.
+//!
+//! Guarantees: every capture-derived string is escaped ([`md`]) so it cannot
+//! inject markup, links or table cells.
+
+use std::io::{self, Write};
+
+use super::model::Report;
+use super::sanitize::markdown as md;
+use super::text::verdict_line;
+
+pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "# isatap-trace report\n")?;
+    writeln!(out, "**Verdict:** {}\n", md(&verdict_line(r)))?;
+    if let Some(first) = r.findings.first() {
+        writeln!(out, "> {}\n", md(&first.summary))?;
+    }
+    write_topology(r, out)?;
+    writeln!(out, "## Flows\n")?;
+    if r.flows.is_empty() {
+        writeln!(
+            out,
+            "No ping, traceroute or probe was found in the captures.\n"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "| # | kind | protocol | source | destination | probes | answered | verdict | RTT min/median/max (ms) |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+        for f in &r.flows {
+            let rtt = f.rtt_ms.as_ref().map_or_else(
+                || "—".to_owned(),
+                |x| format!("{:.1} / {:.1} / {:.1}", x.min, x.median, x.max),
+            );
+            writeln!(
+                out,
+                "| {} | {} | {} | `{}` | `{}` | {} | {} | **{}** | {rtt} |",
+                f.id, f.kind, f.protocol, f.src, f.dst, f.probes, f.answered, f.verdict
+            )?;
+        }
+        writeln!(out)?;
+        for f in r.flows.iter().filter(|f| !f.hops.is_empty()) {
+            writeln!(out, "Traceroute #{} to `{}`:\n", f.id, f.dst)?;
+            writeln!(out, "| hop | address | RTT (ms) | answered |")?;
+            writeln!(out, "|---|---|---|---|")?;
+            for h in &f.hops {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {}/{} |",
+                    h.hop,
+                    h.address
+                        .as_deref()
+                        .map_or_else(|| "*".to_owned(), |a| format!("`{a}`")),
+                    h.rtt_ms
+                        .map_or_else(|| "*".to_owned(), |x| format!("{x:.1}")),
+                    h.answered,
+                    h.probes
+                )?;
+            }
+            writeln!(out)?;
+        }
+    }
+    writeln!(out, "## Findings\n")?;
+    if r.findings.is_empty() {
+        writeln!(out, "None.\n")?;
+    }
+    for (i, f) in r.findings.iter().enumerate() {
+        writeln!(
+            out,
+            "### {}. `{}` ({}) — fix on {}\n",
+            i + 1,
+            f.kind,
+            f.severity,
+            md(&f.node)
+        )?;
+        writeln!(out, "{}\n", md(&f.summary))?;
+        if !f.evidence.is_empty() {
+            writeln!(out, "Evidence:\n")?;
+            for e in &f.evidence {
+                writeln!(
+                    out,
+                    "- `{}` frame {}: {}",
+                    md(&e.capture),
+                    e.frame,
+                    md(&e.note)
+                )?;
+            }
+            writeln!(out)?;
+        }
+        writeln!(out, "Fix:\n\n```\n{}\n```\n", f.fix.replace("```", "'''"))?;
+    }
+    if !r.assumptions.is_empty() {
+        writeln!(out, "## Assumptions\n")?;
+        for a in &r.assumptions {
+            writeln!(out, "- {}", md(a))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "## Captures\n")?;
+    writeln!(
+        out,
+        "| label | file | format | frames | decoded | malformed | truncated | interfaces |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+    for c in &r.captures {
+        let names: Vec<String> = c.interfaces.iter().flatten().map(|n| md(n)).collect();
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            md(&c.label),
+            md(&c.path),
+            c.format,
+            c.packets,
+            c.decoded,
+            c.malformed,
+            if c.truncated { "yes" } else { "no" },
+            names.join(", ")
+        )?;
+    }
+    let e = &r.evictions;
+    if e.flows + e.probes + e.facts > 0 {
+        writeln!(
+            out,
+            "\nState limits reached: {} packets of untracked flows, {} of untracked probes, {} facts not kept.",
+            e.flows, e.probes, e.facts
+        )?;
+    }
+    Ok(())
+}
+
+fn write_topology(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let t = &r.topology.topology;
+    writeln!(out, "## Topology ({})\n", r.topology.source)?;
+    if t.router.is_none() && t.da_nodes.is_empty() {
+        writeln!(out, "Nothing could be inferred.\n")?;
+        return Ok(());
+    }
+    writeln!(out, "| role | name | IPv6 | IPv4 | prefix | MAC |")?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
+    if let Some(router) = &t.router {
+        writeln!(
+            out,
+            "| ISATAP router | {} | {} | `{}` | {} | {} |",
+            md(&router.name),
+            router
+                .ipv6
+                .map_or_else(|| "—".to_owned(), |a| format!("`{a}`")),
+            router.ipv4,
+            router
+                .isatap_prefix
+                .map_or_else(|| "—".to_owned(), |p| format!("`{p}` (ISATAP)")),
+            router
+                .mac
+                .map_or_else(|| "—".to_owned(), |m| format!("`{m}`"))
+        )?;
+    }
+    for n in &t.da_nodes {
+        writeln!(
+            out,
+            "| DA node | {} | `{}` | {} | `{}` (clients) | {} |",
+            md(&n.name),
+            n.ipv6,
+            n.ipv4.map_or_else(|| "—".to_owned(), |a| format!("`{a}`")),
+            n.client_prefix,
+            n.mac.map_or_else(|| "—".to_owned(), |m| format!("`{m}`"))
+        )?;
+    }
+    writeln!(out)
+}

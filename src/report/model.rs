@@ -1,0 +1,263 @@
+//! The one [`Report`] value every renderer draws: the JSON schema
+//! `isatap-trace/1` of DESIGN.md (captures, flows, findings) plus the topology
+//! the analysis used, the assumptions it made and what the state limits
+//! evicted. Renderers never look past this value.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::capture::CaptureInfo;
+use crate::diagnose::{Analysis, Finding};
+use crate::flow::summary::Hop;
+use crate::flow::table::{Evictions, Sighting};
+use crate::flow::{FlowKind, FlowSummary};
+use crate::topology::{MacAddr, Topology};
+
+pub const SCHEMA: &str = "isatap-trace/1";
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Report {
+    pub schema: &'static str,
+    pub captures: Vec<CaptureEntry>,
+    pub flows: Vec<FlowEntry>,
+    pub findings: Vec<FindingEntry>,
+    pub topology: TopologyEntry,
+    pub assumptions: Vec<String>,
+    pub evictions: EvictionEntry,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CaptureEntry {
+    pub label: String,
+    pub path: String,
+    pub format: String,
+    pub link_types: Vec<u32>,
+    pub packets: u64,
+    pub decoded: u64,
+    pub malformed: u64,
+    pub truncated: bool,
+    pub interfaces: Vec<Option<String>>,
+    pub kernel_drops: Option<u64>,
+    pub damage: Option<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RttEntry {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TunnelEntry {
+    pub kind: &'static str,
+    pub src: String,
+    pub dst: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PathEntry {
+    pub capture: String,
+    pub frame: u64,
+    pub hop_limit: u8,
+    pub link_src: Option<String>,
+    pub link_dst: Option<String>,
+    pub tunnel: Option<TunnelEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HopEntry {
+    pub hop: u8,
+    pub address: Option<String>,
+    pub rtt_ms: Option<f64>,
+    pub probes: u32,
+    pub answered: u32,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FlowEntry {
+    pub id: u32,
+    pub protocol: &'static str,
+    pub kind: &'static str,
+    pub src: String,
+    pub dst: String,
+    pub probes: u32,
+    pub answered: u32,
+    pub verdict: &'static str,
+    pub rtt_ms: Option<RttEntry>,
+    pub path: Vec<PathEntry>,
+    pub hops: Vec<HopEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EvidenceEntry {
+    pub capture: String,
+    pub frame: u64,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FindingEntry {
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub node: String,
+    pub summary: String,
+    pub evidence: Vec<EvidenceEntry>,
+    pub fix: String,
+    pub flows: Vec<u32>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TopologyEntry {
+    /// `file` when read from --topology, `inferred` otherwise.
+    pub source: &'static str,
+    #[serde(flatten)]
+    pub topology: Topology,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EvictionEntry {
+    pub flows: u64,
+    pub probes: u64,
+    pub sightings: u64,
+    pub facts: u64,
+}
+
+fn ms(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn mac(m: Option<[u8; 6]>) -> Option<String> {
+    m.map(|m| MacAddr(m).to_string())
+}
+
+impl Report {
+    /// Builds the report of an analysis.
+    pub fn build(
+        a: &Analysis<'_>,
+        findings: &[Finding],
+        assumptions: &[String],
+        evicted: Evictions,
+    ) -> Report {
+        let label = |c: u16| a.label(c).to_owned();
+        Report {
+            schema: SCHEMA,
+            captures: a.captures.iter().map(capture_entry).collect(),
+            flows: a.flows.iter().map(|f| flow_entry(f, &label)).collect(),
+            findings: findings
+                .iter()
+                .map(|f| FindingEntry {
+                    kind: f.kind.name(),
+                    severity: f.severity.name(),
+                    node: f.node.clone(),
+                    summary: f.summary.clone(),
+                    evidence: f
+                        .evidence
+                        .iter()
+                        .map(|e| EvidenceEntry {
+                            capture: label(e.capture),
+                            frame: e.frame,
+                            note: e.note.clone(),
+                        })
+                        .collect(),
+                    fix: f.fix.clone(),
+                    flows: f.flows.clone(),
+                })
+                .collect(),
+            topology: TopologyEntry {
+                source: if a.topology_given { "file" } else { "inferred" },
+                topology: a.topology.clone(),
+            },
+            assumptions: assumptions.to_vec(),
+            evictions: EvictionEntry {
+                flows: evicted.flows,
+                probes: evicted.probes,
+                sightings: evicted.sightings,
+                facts: a.facts.dropped,
+            },
+        }
+    }
+
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == "error")
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == "warning")
+            .count()
+    }
+}
+
+fn capture_entry(c: &CaptureInfo) -> CaptureEntry {
+    CaptureEntry {
+        label: c.label.clone(),
+        path: c.path.display().to_string(),
+        format: c.format.to_owned(),
+        link_types: c.link_types.clone(),
+        packets: c.packets,
+        decoded: c.decoded,
+        malformed: c.malformed,
+        truncated: c.truncated(),
+        interfaces: c.interfaces.clone(),
+        kernel_drops: c.kernel_drops,
+        damage: c.damage.as_ref().map(ToString::to_string),
+        first_seen: c.first_ts_ns.map(super::time::iso8601),
+        last_seen: c.last_ts_ns.map(super::time::iso8601),
+    }
+}
+
+fn path_entry(s: &Sighting, label: &dyn Fn(u16) -> String) -> PathEntry {
+    PathEntry {
+        capture: label(s.capture),
+        frame: s.frame,
+        hop_limit: s.hop_limit,
+        link_src: mac(s.link.src_mac),
+        link_dst: mac(s.link.dst_mac),
+        tunnel: s.outer.map(|o| TunnelEntry {
+            kind: o.kind.name(),
+            src: o.src.to_string(),
+            dst: o.dst.to_string(),
+        }),
+    }
+}
+
+fn hop_entry(h: &Hop) -> HopEntry {
+    HopEntry {
+        hop: h.hop,
+        address: h.address.map(|a: IpAddr| a.to_string()),
+        rtt_ms: h.rtt_ms.map(ms),
+        probes: h.probes,
+        answered: h.answered,
+    }
+}
+
+fn flow_entry(f: &FlowSummary, label: &dyn Fn(u16) -> String) -> FlowEntry {
+    FlowEntry {
+        id: f.id,
+        protocol: f.key.protocol.name(),
+        kind: match f.kind {
+            FlowKind::Ping => "ping",
+            FlowKind::Traceroute => "traceroute",
+        },
+        src: f.key.src.to_string(),
+        dst: f.key.dst.to_string(),
+        probes: f.probes,
+        answered: f.answered,
+        verdict: f.verdict.name(),
+        rtt_ms: f.rtt.map(|r| RttEntry {
+            min: ms(r.min_ms),
+            median: ms(r.median_ms),
+            max: ms(r.max_ms),
+        }),
+        path: f.path.iter().map(|s| path_entry(s, label)).collect(),
+        hops: f.hops.iter().map(hop_entry).collect(),
+    }
+}

@@ -1,0 +1,221 @@
+//! The terminal report: the verdict first, then findings with their evidence
+//! and fix, the flows with their paths and hops, the topology, assumptions and
+//! the capture inventory. Colour only when asked (a terminal without NO_COLOR).
+//!
+//! Guarantees: capture-derived text (interface names) is stripped of control
+//! characters before it reaches the terminal.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use colored::{ColoredString, Colorize};
+
+use super::model::{FindingEntry, FlowEntry, Report};
+use super::sanitize::terminal_safe;
+
+fn sev(f: &FindingEntry) -> ColoredString {
+    match f.severity {
+        "error" => "error".red().bold(),
+        "warning" => "warning".yellow().bold(),
+        other => other.normal(),
+    }
+}
+
+/// The one-line verdict.
+pub fn verdict_line(r: &Report) -> String {
+    let (errors, warnings) = (r.errors(), r.warnings());
+    let answered = r.flows.iter().filter(|f| f.verdict == "answered").count();
+    if errors == 0 && warnings == 0 {
+        return format!(
+            "No problem found: {answered} of {} flow{} answered.",
+            r.flows.len(),
+            if r.flows.len() == 1 { "" } else { "s" }
+        );
+    }
+    let mut s = format!(
+        "{errors} error{}, {warnings} warning{}",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" }
+    );
+    if let Some(first) = r.findings.first() {
+        let _ = write!(s, " — {} on {}", first.kind, first.node);
+    }
+    s
+}
+
+/// Writes the text report.
+pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    colored::control::set_override(color);
+    let verdict = verdict_line(r);
+    let head = if r.errors() > 0 {
+        verdict.red().bold()
+    } else if r.warnings() > 0 {
+        verdict.yellow().bold()
+    } else {
+        verdict.green().bold()
+    };
+    writeln!(out, "VERDICT  {head}")?;
+    if let Some(first) = r.findings.first() {
+        writeln!(out, "         {}", first.summary)?;
+    }
+    if !r.findings.is_empty() {
+        writeln!(out, "\n{}", "FINDINGS".bold())?;
+        for f in &r.findings {
+            write_finding(out, f)?;
+        }
+    }
+    writeln!(out, "\n{}", "FLOWS".bold())?;
+    if r.flows.is_empty() {
+        writeln!(
+            out,
+            "  (no ping, traceroute or probe was found in the captures)"
+        )?;
+    }
+    for f in &r.flows {
+        write_flow(out, f)?;
+    }
+    write_topology(out, r)?;
+    if !r.assumptions.is_empty() {
+        writeln!(out, "\n{}", "ASSUMPTIONS".bold())?;
+        for a in &r.assumptions {
+            writeln!(out, "  - {a}")?;
+        }
+    }
+    writeln!(out, "\n{}", "CAPTURES".bold())?;
+    for c in &r.captures {
+        let drops = c
+            .kernel_drops
+            .map_or_else(String::new, |d| format!(", {d} dropped by the kernel"));
+        writeln!(
+            out,
+            "  {:<10} {}  {}, {} frames, {} decoded, {} malformed{drops}",
+            c.label, c.path, c.format, c.packets, c.decoded, c.malformed
+        )?;
+        let names: Vec<String> = c
+            .interfaces
+            .iter()
+            .flatten()
+            .map(|n| terminal_safe(n))
+            .collect();
+        if !names.is_empty() {
+            writeln!(out, "             interfaces: {}", names.join(", "))?;
+        }
+        if let Some(d) = &c.damage {
+            writeln!(out, "             {}: {d}", "damaged".yellow())?;
+        }
+    }
+    let e = &r.evictions;
+    if e.flows + e.probes + e.facts > 0 {
+        writeln!(
+            out,
+            "\n{} state limits reached: {} packets of untracked flows, {} of untracked probes, {} facts not kept; figures above are lower bounds.",
+            "note:".yellow(),
+            e.flows,
+            e.probes,
+            e.facts
+        )?;
+    }
+    Ok(())
+}
+
+fn write_finding(out: &mut dyn Write, f: &FindingEntry) -> io::Result<()> {
+    writeln!(
+        out,
+        "\n  [{}] {}  — fix on {}",
+        sev(f),
+        f.kind.bold(),
+        f.node
+    )?;
+    writeln!(out, "    {}", f.summary)?;
+    if !f.evidence.is_empty() {
+        writeln!(out, "    evidence:")?;
+        for e in &f.evidence {
+            writeln!(
+                out,
+                "      {:<10} frame {:<6} {}",
+                e.capture, e.frame, e.note
+            )?;
+        }
+    }
+    writeln!(out, "    fix:")?;
+    for line in f.fix.lines() {
+        writeln!(out, "      {}", line.cyan())?;
+    }
+    if !f.flows.is_empty() {
+        let ids: Vec<String> = f.flows.iter().map(|i| format!("#{i}")).collect();
+        writeln!(out, "    flows: {}", ids.join(", "))?;
+    }
+    Ok(())
+}
+
+fn write_flow(out: &mut dyn Write, f: &FlowEntry) -> io::Result<()> {
+    let verdict = match f.verdict {
+        "answered" => f.verdict.green(),
+        "partial" => f.verdict.yellow(),
+        _ => f.verdict.red(),
+    };
+    let rtt = f.rtt_ms.as_ref().map_or_else(String::new, |r| {
+        format!(", rtt {:.1}/{:.1}/{:.1} ms", r.min, r.median, r.max)
+    });
+    writeln!(
+        out,
+        "  #{} {} {} {} → {}: {} probes, {} answered{rtt}  {}",
+        f.id, f.kind, f.protocol, f.src, f.dst, f.probes, f.answered, verdict
+    )?;
+    if !f.path.is_empty() {
+        let steps: Vec<String> = f
+            .path
+            .iter()
+            .map(|p| {
+                let via = match (&p.tunnel, &p.link_dst) {
+                    (Some(t), _) => format!(" {} {}→{}", t.kind, t.src, t.dst),
+                    (None, Some(dst)) => format!(" to {dst}"),
+                    _ => String::new(),
+                };
+                format!("{} #{} hlim {}{via}", p.capture, p.frame, p.hop_limit)
+            })
+            .collect();
+        writeln!(out, "      path: {}", steps.join("  ⇒  "))?;
+    }
+    for h in &f.hops {
+        let rtt = h
+            .rtt_ms
+            .map_or_else(|| "*".to_owned(), |r| format!("{r:.1} ms"));
+        writeln!(
+            out,
+            "      hop {:>2}  {:<40} {rtt}  ({}/{} answered)",
+            h.hop,
+            h.address.as_deref().unwrap_or("*"),
+            h.answered,
+            h.probes
+        )?;
+    }
+    Ok(())
+}
+
+fn write_topology(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+    let t = &r.topology.topology;
+    if t.router.is_none() && t.da_nodes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n{} ({})", "TOPOLOGY".bold(), r.topology.source)?;
+    if let Some(router) = &t.router {
+        let mut line = format!("  router  {:<10} ipv4 {}", router.name, router.ipv4);
+        if let Some(v6) = router.ipv6 {
+            let _ = write!(line, "  ipv6 {v6}");
+        }
+        if let Some(p) = router.isatap_prefix {
+            let _ = write!(line, "  isatap prefix {p}");
+        }
+        writeln!(out, "{line}")?;
+    }
+    for n in &t.da_nodes {
+        let mac = n.mac.map_or_else(String::new, |m| format!("  mac {m}"));
+        writeln!(
+            out,
+            "  da node {:<10} ipv6 {}  clients {}{mac}",
+            n.name, n.ipv6, n.client_prefix
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! Inferring the deployment from what the captures show: the ISATAP router
+//! (who sends the Router Advertisements, where stations send protocol 41),
+//! its prefix, its LAN-side MAC and address, the DA nodes it forwards to (by
+//! MAC, resolved through Neighbor Discovery) and which client prefix each owns.
+//!
+//! Guarantees: a given topology is never overridden, only completed (missing
+//! MACs, router LAN address); every conclusion that rests on an assumption is
+//! listed in [`Inferred::assumptions`] in words an administrator can check.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::Ipv6Net;
+
+use super::{DaNode, MacAddr, Router, Topology};
+use crate::decode::addr::isatap_ipv4;
+use crate::decode::ndp::mask;
+use crate::decode::{Mac, TunnelKind};
+use crate::flow::facts::is_routable;
+use crate::flow::table::{ProbeTable, Sighting};
+use crate::flow::{Facts, Protocol};
+
+/// What inference needs to know about each capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaptureMeta {
+    pub label: String,
+    /// pcapng interface names by interface id.
+    pub interfaces: Vec<Option<String>>,
+}
+
+/// A topology with the assumptions made to complete it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inferred {
+    pub topology: Topology,
+    pub assumptions: Vec<String>,
+}
+
+/// Completes `given` (or builds a topology from nothing) from the captures.
+pub fn infer(
+    given: Option<&Topology>,
+    facts: &Facts,
+    table: &ProbeTable,
+    captures: &[CaptureMeta],
+) -> Inferred {
+    let mut out = Inferred {
+        topology: given.cloned().unwrap_or_default(),
+        assumptions: Vec::new(),
+    };
+    let router_v4 = match out.topology.router.as_ref().map(|r| r.ipv4) {
+        Some(v4) => Some(v4),
+        None => router_ipv4(facts, table, &mut out.assumptions),
+    };
+    let Some(router_v4) = router_v4 else {
+        return out;
+    };
+    let sightings = forwarded_requests(table, router_v4);
+    let router_mac = router_lan_mac(&sightings);
+    if out.topology.router.is_none() {
+        let isatap_prefix = isatap_prefix(facts, table, router_v4, &mut out.assumptions);
+        out.topology.router = Some(Router {
+            name: format!("ISATAP router {router_v4}"),
+            ipv4: router_v4,
+            ipv6: None,
+            isatap_prefix,
+            lan_interface: None,
+            isatap_interface: None,
+            mac: None,
+        });
+    }
+    let lan_interface = router_mac.and_then(|mac| {
+        sightings
+            .iter()
+            .find(|s| s.link.src_mac == Some(mac))
+            .and_then(|s| interface_name(captures, s))
+    });
+    if let Some(router) = out.topology.router.as_mut() {
+        if router.mac.is_none() {
+            router.mac = router_mac.map(MacAddr);
+        }
+        if router.ipv6.is_none()
+            && let Some(addr) = router_mac.and_then(|m| facts.address_of_mac(&m))
+        {
+            router.ipv6 = Some(addr);
+            out.assumptions.push(format!(
+                "the router's LAN address is {addr}: its MAC {} forwards the tunnelled requests and answers Neighbor Discovery for it",
+                MacAddr(router_mac.unwrap_or_default())
+            ));
+        }
+        if router.lan_interface.is_none() {
+            router.lan_interface = lan_interface;
+        }
+    }
+    if given.is_some_and(|g| !g.da_nodes.is_empty()) {
+        learn_node_macs(&mut out, facts);
+        return out;
+    }
+    infer_nodes(&mut out, facts, table, captures, router_mac, &sightings);
+    out
+}
+
+/// The IPv4 address of the ISATAP router.
+fn router_ipv4(facts: &Facts, table: &ProbeTable, notes: &mut Vec<String>) -> Option<Ipv4Addr> {
+    let mut votes: BTreeMap<Ipv4Addr, usize> = BTreeMap::new();
+    for ra in &facts.router_adverts {
+        if let Some(IpAddr::V4(v4)) = ra.outer.map(|o| o.src) {
+            *votes.entry(v4).or_default() += 1;
+        }
+    }
+    if let Some((v4, _)) = votes.iter().max_by_key(|(_, n)| **n) {
+        notes.push(format!(
+            "the ISATAP router is {v4}: it sends the Router Advertisements over protocol 41"
+        ));
+        return Some(*v4);
+    }
+    for rs in &facts.router_solicits {
+        if let Some(IpAddr::V4(v4)) = rs.outer.map(|o| o.dst) {
+            *votes.entry(v4).or_default() += 1;
+        }
+    }
+    if let Some((v4, _)) = votes.iter().max_by_key(|(_, n)| **n) {
+        notes.push(format!(
+            "the ISATAP router is {v4}: stations send their Router Solicitations to it"
+        ));
+        return Some(*v4);
+    }
+    // Where ISATAP hosts send their tunnelled requests.
+    for (_, detail) in requests(table) {
+        for s in detail {
+            if let Some(o) = s.outer
+                && o.kind == TunnelKind::Isatap
+                && let (IpAddr::V4(dst), IpAddr::V6(inner)) = (o.dst, s.src)
+                && isatap_ipv4(&inner).is_some()
+            {
+                *votes.entry(dst).or_default() += 1;
+            }
+        }
+    }
+    let (v4, _) = votes.iter().max_by_key(|(_, n)| **n)?;
+    notes.push(format!(
+        "the ISATAP router is {v4}: ISATAP hosts send their tunnelled requests to it (no Router Advertisement was captured)"
+    ));
+    Some(*v4)
+}
+
+/// Request sightings of every kept probe, with the probe's sent hop limit.
+fn requests(table: &ProbeTable) -> impl Iterator<Item = (u8, &[Sighting])> + '_ {
+    table.probes.iter().filter_map(|p| {
+        let d = table.detail(p)?;
+        Some((p.sent_hop_limit, d.requests.as_slice()))
+    })
+}
+
+/// Native copies of tunnelled requests one hop after the router: the packets
+/// the router forwarded toward the DA nodes.
+fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Sighting> {
+    let mut out = Vec::new();
+    for (sent, detail) in requests(table) {
+        let via_router = detail.iter().any(|s| {
+            s.outer
+                .is_some_and(|o| o.dst == IpAddr::V4(router_v4) && o.kind == TunnelKind::Isatap)
+        });
+        if !via_router {
+            continue;
+        }
+        out.extend(
+            detail
+                .iter()
+                .filter(|s| s.outer.is_none() && !s.link.raw && s.hop_limit + 1 == sent)
+                .copied(),
+        );
+    }
+    out
+}
+
+fn router_lan_mac(forwarded: &[Sighting]) -> Option<Mac> {
+    let mut votes: BTreeMap<Mac, usize> = BTreeMap::new();
+    for s in forwarded {
+        if let Some(m) = s.link.src_mac {
+            *votes.entry(m).or_default() += 1;
+        }
+    }
+    votes.into_iter().max_by_key(|(_, n)| *n).map(|(m, _)| m)
+}
+
+fn isatap_prefix(
+    facts: &Facts,
+    table: &ProbeTable,
+    router_v4: Ipv4Addr,
+    notes: &mut Vec<String>,
+) -> Option<Ipv6Net> {
+    let from_ra = facts
+        .router_adverts
+        .iter()
+        .filter(|ra| ra.outer.is_some_and(|o| o.src == IpAddr::V4(router_v4)))
+        .flat_map(|ra| ra.content.prefixes.iter())
+        .find(|p| p.autonomous && p.len == 64);
+    if let Some(p) = from_ra {
+        return Ipv6Net::new(p.prefix, p.len).ok();
+    }
+    let from_hosts = table
+        .flows
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.key.protocol,
+                Protocol::Icmpv6Echo | Protocol::Udp | Protocol::Tcp
+            )
+        })
+        .find_map(|f| match f.key.src {
+            IpAddr::V6(a) if isatap_ipv4(&a).is_some() && is_routable(&a) => Some(a),
+            _ => None,
+        })?;
+    let net = Ipv6Net::new(mask(from_hosts, 64), 64).ok()?;
+    notes.push(format!(
+        "the ISATAP prefix is {net}: the stations' ISATAP addresses are in it (no Prefix Information captured)"
+    ));
+    Some(net)
+}
+
+fn interface_name(captures: &[CaptureMeta], s: &Sighting) -> Option<String> {
+    captures
+        .get(usize::from(s.capture))?
+        .interfaces
+        .get(s.link.interface as usize)?
+        .clone()
+}
+
+/// Given DA nodes without a MAC: learn it from Neighbor Advertisements.
+fn learn_node_macs(out: &mut Inferred, facts: &Facts) {
+    for node in &mut out.topology.da_nodes {
+        if node.mac.is_none()
+            && let Some(mac) = facts.macs_of(&node.ipv6).next()
+        {
+            node.mac = Some(MacAddr(mac));
+        }
+    }
+}
+
+/// DA nodes: the next hops the router forwards to, the prefixes each carries.
+fn infer_nodes(
+    out: &mut Inferred,
+    facts: &Facts,
+    table: &ProbeTable,
+    captures: &[CaptureMeta],
+    router_mac: Option<Mac>,
+    forwarded: &[Sighting],
+) {
+    // Next-hop MAC → prefixes forwarded to it.
+    let mut next_hops: BTreeMap<Mac, Vec<Ipv6Net>> = BTreeMap::new();
+    for s in forwarded {
+        if let (Some(dst_mac), IpAddr::V6(dst)) = (s.link.dst_mac, s.dst)
+            && Some(dst_mac) != router_mac
+            && let Ok(net) = Ipv6Net::new(mask(dst, 64), 64)
+        {
+            let list = next_hops.entry(dst_mac).or_default();
+            if !list.contains(&net) {
+                list.push(net);
+            }
+        }
+    }
+    // Which capture is which node's: the one where that MAC receives requests
+    // natively and client prefixes appear on a MAC-less (IP-HTTPS) interface.
+    let mut node_capture: BTreeMap<Mac, u16> = BTreeMap::new();
+    for (capture, prefixes) in &facts.raw_link_prefixes {
+        if prefixes.is_empty() {
+            continue;
+        }
+        let mut votes: BTreeMap<Mac, usize> = BTreeMap::new();
+        for (_, detail) in requests(table) {
+            for s in detail
+                .iter()
+                .filter(|s| s.capture == *capture && s.outer.is_none())
+            {
+                if let Some(m) = s.link.dst_mac.filter(|m| Some(*m) != router_mac) {
+                    *votes.entry(m).or_default() += 1;
+                }
+            }
+        }
+        if let Some((mac, _)) = votes.into_iter().max_by_key(|(_, n)| *n) {
+            node_capture.entry(mac).or_insert(*capture);
+        }
+    }
+    let mut macs: Vec<Mac> = next_hops.keys().copied().collect();
+    macs.extend(
+        node_capture
+            .keys()
+            .copied()
+            .filter(|m| !next_hops.contains_key(m)),
+    );
+    for mac in macs {
+        let Some(ipv6) = facts.address_of_mac(&mac) else {
+            out.assumptions.push(format!(
+                "MAC {} receives forwarded requests but no Neighbor Discovery names its address; it is left out of the topology",
+                MacAddr(mac)
+            ));
+            continue;
+        };
+        let capture = node_capture.get(&mac).copied();
+        let owned = capture
+            .and_then(|c| facts.raw_link_prefixes.get(&c))
+            .and_then(|set| set.iter().min().copied())
+            .and_then(|p| Ipv6Net::new(p, 64).ok());
+        let (client_prefix, how) = match (owned, next_hops.get(&mac).and_then(|v| v.first())) {
+            (Some(p), _) => (
+                p,
+                format!(
+                    "its capture `{}` shows {p} on its IP-HTTPS side",
+                    captures
+                        .get(usize::from(capture.unwrap_or(0)))
+                        .map_or("?", |c| c.label.as_str())
+                ),
+            ),
+            (None, Some(p)) => (
+                *p,
+                "the router forwards that prefix to it (assumed right: no capture of the node shows its clients)".to_owned(),
+            ),
+            (None, None) => continue,
+        };
+        if out
+            .topology
+            .da_nodes
+            .iter()
+            .any(|n| n.client_prefix == client_prefix)
+        {
+            continue;
+        }
+        let name = capture
+            .and_then(|c| captures.get(usize::from(c)))
+            .map_or_else(|| format!("DA node {ipv6}"), |c| c.label.to_uppercase());
+        out.assumptions.push(format!(
+            "{name} ({ipv6}, MAC {}) is a DA node owning {client_prefix}: {how}",
+            MacAddr(mac)
+        ));
+        out.topology.da_nodes.push(DaNode {
+            name,
+            ipv6,
+            ipv4: None,
+            client_prefix,
+            mac: Some(MacAddr(mac)),
+            interface: None,
+        });
+    }
+}
