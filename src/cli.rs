@@ -175,7 +175,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capture_specs() {
+    fn parses_capture_specs() {
         let s = CaptureSpec::parse("router=/tmp/nonexistent/r.pcapng").unwrap();
         assert_eq!(s.label, "router");
         assert_eq!(s.path, PathBuf::from("/tmp/nonexistent/r.pcapng"));

@@ -14,4 +14,5 @@ pub mod diagnose;
 pub mod error;
 pub mod flow;
 pub mod report;
+pub mod synth;
 pub mod topology;

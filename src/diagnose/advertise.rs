@@ -17,6 +17,22 @@ use crate::flow::facts::{RouterAdvertSeen, SolicitSeen};
 pub fn no_router_advertisement(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     let mut by_router: BTreeMap<IpAddr, Vec<&SolicitSeen>> = BTreeMap::new();
     for rs in &a.facts.router_solicits {
+        // Solicitations that NAT rewrote or a firewall refused are explained
+        // by those findings, not by the router.
+        let translated = a
+            .facts
+            .source_mismatches
+            .iter()
+            .any(|m| m.inner_src == rs.src);
+        let refused = rs.outer.is_some_and(|o| {
+            a.facts
+                .tunnel_errors
+                .iter()
+                .any(|e| e.tunnel_src == o.src && e.tunnel_dst == o.dst)
+        });
+        if translated || refused {
+            continue;
+        }
         if let Some(o) = rs.outer
             && o.kind == TunnelKind::Isatap
         {

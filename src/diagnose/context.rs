@@ -59,10 +59,7 @@ impl<'a> Analysis<'a> {
 
     /// A capture taken on the router: labelled with its name, or `router`/`isatap…`.
     pub fn is_router_capture(&self, capture: u16) -> bool {
-        let label = self.label(capture).to_lowercase();
-        label == self.router_name().to_lowercase()
-            || label.contains("router")
-            || label.starts_with("isatap")
+        crate::topology::is_router_label(self.label(capture), &self.router_name())
     }
 
     /// The router's MAC on the DA side, if known.

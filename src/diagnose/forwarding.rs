@@ -165,7 +165,7 @@ fn stuck_at_router(a: &Analysis<'_>) -> Vec<(u32, IpAddr, Vec<Evidence>)> {
 /// A next hop that never answers Neighbor Solicitation.
 pub fn neighbor_unreachable(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     let mut solicited: BTreeMap<Ipv6Addr, Vec<Evidence>> = BTreeMap::new();
-    let mut solicitor: BTreeMap<Ipv6Addr, IpAddr> = BTreeMap::new();
+    let mut solicitor: BTreeMap<Ipv6Addr, (IpAddr, u16)> = BTreeMap::new();
     for ns in &a.facts.neighbor_solicits {
         // Duplicate address detection (from ::) and link-local targets are not next hops.
         if ns.src.is_unspecified() || !is_routable(&ns.target) {
@@ -176,7 +176,9 @@ pub fn neighbor_unreachable(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             frame: ns.at.frame,
             note: format!("Neighbor Solicitation for {} from {}", ns.target, ns.src),
         });
-        solicitor.entry(ns.target).or_insert(ns.src);
+        solicitor
+            .entry(ns.target)
+            .or_insert((ns.src, ns.at.capture));
     }
     let stuck = stuck_at_router(a);
     for (target, mut evidence) in solicited {
@@ -191,9 +193,16 @@ pub fn neighbor_unreachable(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let asker = solicitor.get(&target).copied();
+        // The router solicits next hops; an unknown solicitor seen in the
+        // router's own capture (and not a DA node) is taken to be the router.
         let node = match asker {
-            Some(s) if a.is_router_address(&s) => a.router_name(),
-            Some(s) => a.describe(&s),
+            Some((s, _)) if a.is_router_address(&s) => a.router_name(),
+            Some((IpAddr::V6(s), c))
+                if a.is_router_capture(c) && a.topology.node_by_address(&s).is_none() =>
+            {
+                format!("{} ({s})", a.router_name())
+            }
+            Some((s, _)) => a.describe(&s),
             None => a.router_name(),
         };
         let mut flows = Vec::new();
@@ -262,9 +271,7 @@ pub fn no_route_at_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         for (_, detail) in a.probes(flow).take(8) {
             let Some(detail) = detail else { continue };
             for e in &detail.errors {
-                let from_router = a.is_router_address(&e.seen.src)
-                    || e.seen.outer.is_some_and(|o| Some(o.src) == a.router_v4());
-                if e.v6 && e.ty == 1 && e.code == 0 && from_router {
+                if e.v6 && e.ty == 1 && e.code == 0 && a.is_router_address(&e.seen.src) {
                     evidence.push(Evidence {
                         capture: e.seen.capture,
                         frame: e.seen.frame,

@@ -142,14 +142,48 @@ pub fn diagnose(a: &Analysis<'_>) -> Vec<Finding> {
     captures::damaged(a, &mut findings);
     let mut merged = merge(findings);
     for f in &mut merged {
-        f.evidence.sort();
-        f.evidence.dedup();
-        f.evidence.truncate(MAX_EVIDENCE);
+        f.evidence = pick_evidence(std::mem::take(&mut f.evidence));
         f.flows.sort_unstable();
         f.flows.dedup();
     }
     merged.sort_by(|x, y| (x.severity, x.kind).cmp(&(y.severity, y.kind)));
     merged
+}
+
+/// At most [`MAX_EVIDENCE`] frames, taken in turn from each capture so that
+/// every vantage point that shows the fault is cited.
+fn pick_evidence(mut all: Vec<Evidence>) -> Vec<Evidence> {
+    all.sort();
+    all.dedup();
+    if all.len() <= MAX_EVIDENCE {
+        return all;
+    }
+    let mut by_capture: Vec<std::collections::VecDeque<Evidence>> = Vec::new();
+    for e in all {
+        match by_capture
+            .iter_mut()
+            .find(|q| q.front().is_some_and(|f| f.capture == e.capture))
+        {
+            Some(q) => q.push_back(e),
+            None => by_capture.push(std::collections::VecDeque::from([e])),
+        }
+    }
+    let mut picked = Vec::with_capacity(MAX_EVIDENCE);
+    while picked.len() < MAX_EVIDENCE {
+        let before = picked.len();
+        for q in &mut by_capture {
+            if picked.len() < MAX_EVIDENCE
+                && let Some(e) = q.pop_front()
+            {
+                picked.push(e);
+            }
+        }
+        if picked.len() == before {
+            break;
+        }
+    }
+    picked.sort();
+    picked
 }
 
 /// Findings of the same kind about the same node and fix are one finding.

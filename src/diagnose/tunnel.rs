@@ -142,16 +142,29 @@ fn silent_drop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             .tunnel_errors
             .iter()
             .any(|e| e.tunnel_src == src && e.tunnel_dst == dst);
-        // A capture where `dst` itself sends tunnel traffic is taken at `dst`:
-        // if the packets show up there, they were not blocked on the path.
-        let dst_captures = a
+        // A capture taken at `dst` (the router's, or one where `dst` itself
+        // sends tunnel traffic) that shows the packets: they were not blocked.
+        let mut dst_captures = a
             .facts
             .tunnels
             .iter()
             .filter(|((s, _), _)| *s == dst)
             .fold(0u64, |acc, (_, p)| acc | p.captures);
+        if a.router_v4() == Some(dst) {
+            for c in 0..a.captures.len().min(64) {
+                if a.is_router_capture(c as u16) {
+                    dst_captures |= 1 << c;
+                }
+            }
+        }
         let arrived = pair.captures & dst_captures != 0;
-        if answered || refused || arrived {
+        // Packets whose source NAT rewrote arrive under another source.
+        let translated = a
+            .facts
+            .source_mismatches
+            .iter()
+            .any(|m| IpAddr::V4(m.embedded) == src);
+        if answered || refused || arrived || translated {
             continue;
         }
         let node = format!("path {src} → {dst}");

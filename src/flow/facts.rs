@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::observe::{Observation, Outer, RaContent, What};
 use crate::decode::addr::isatap_ipv4;
@@ -102,8 +102,9 @@ pub struct Facts {
     pub source_mismatches: Vec<SourceMismatch>,
     /// Protocol-41 (and other IPv4-carried tunnel) traffic by (outer src, outer dst).
     pub tunnels: FxHashMap<(IpAddr, IpAddr), TunnelPair>,
-    /// /64 prefixes of addresses seen on MAC-less interfaces, by capture.
-    pub raw_link_prefixes: FxHashMap<u16, FxHashSet<Ipv6Addr>>,
+    /// /64 prefixes of addresses seen on MAC-less (IP-HTTPS, tunnel)
+    /// interfaces, by capture, with how many packets carried each.
+    pub raw_link_prefixes: FxHashMap<u16, FxHashMap<Ipv6Addr, u64>>,
     /// Counts of facts not kept because a list was full.
     pub dropped: u64,
 }
@@ -117,19 +118,6 @@ impl Facts {
         };
         if let Some(outer) = o.outer {
             self.tunnel(at, outer, o);
-        }
-        if o.link.raw && o.outer.is_none() {
-            for addr in [o.src, o.dst] {
-                if let IpAddr::V6(a) = addr
-                    && is_routable(&a)
-                    && isatap_ipv4(&a).is_none()
-                {
-                    let set = self.raw_link_prefixes.entry(o.capture).or_default();
-                    if set.len() < 64 {
-                        set.insert(mask(a, 64));
-                    }
-                }
-            }
         }
         match &o.what {
             What::RouterSolicit => {
@@ -221,6 +209,23 @@ impl Facts {
                 embedded,
             };
             push(&mut self.source_mismatches, seen, &mut self.dropped);
+        }
+    }
+
+    /// Counts the /64s of a native IPv6 packet seen on a MAC-less interface
+    /// (any packet, not only probes: client traffic shows whose clients are there).
+    pub fn add_raw_link_packet(&mut self, capture: u16, src: IpAddr, dst: IpAddr) {
+        for addr in [src, dst] {
+            if let IpAddr::V6(a) = addr
+                && is_routable(&a)
+                && isatap_ipv4(&a).is_none()
+            {
+                let counts = self.raw_link_prefixes.entry(capture).or_default();
+                let key = mask(a, 64);
+                if counts.len() < 64 || counts.contains_key(&key) {
+                    *counts.entry(key).or_default() += 1;
+                }
+            }
         }
     }
 

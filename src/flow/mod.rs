@@ -36,6 +36,13 @@ impl Correlator {
 
     /// Takes one decoded frame of capture number `capture`.
     pub fn add(&mut self, capture: u16, frame: &Frame<'_>, decoded: &Decoded<'_>) {
+        if decoded.ips.len() == 1
+            && decoded.link.src_mac.is_none()
+            && let Some(ip) = decoded.innermost()
+            && ip.is_v6()
+        {
+            self.facts.add_raw_link_packet(capture, ip.src, ip.dst);
+        }
         if let Some(o) = observe(capture, frame, decoded) {
             self.table.add(&o);
             self.facts.add(&o);

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use super::observe::Outer;
+use super::observe::{Outer, TRACEROUTE_BASE_PORT};
 use super::table::{ErrorSighting, Flow, FlowKey, Probe, ProbeTable, Protocol, Sighting};
 use crate::decode::TunnelKind;
 use crate::decode::addr::isatap_ipv4;
@@ -141,11 +141,17 @@ fn summarize_flow(table: &ProbeTable, flow: &Flow, routers: &[IpAddr]) -> Option
         FlowKind::Ping
     };
     let any_error = probes.iter().any(|p| p.errors > 0);
-    // UDP and TCP only matter as traceroute probes or when an error quoted them.
-    if matches!(flow.key.protocol, Protocol::Udp | Protocol::Tcp)
-        && kind == FlowKind::Ping
-        && !any_error
-    {
+    // UDP and TCP only matter as traceroute probes, or as probes an error
+    // quoted (UDP: only to the traceroute ports; a quoted DNS answer is no probe).
+    let probe_port = |p: &&Probe| (p.n & 0xffff) as u16 >= TRACEROUTE_BASE_PORT;
+    let matters = match flow.key.protocol {
+        Protocol::Udp => {
+            kind == FlowKind::Traceroute || (any_error && probes.iter().any(probe_port))
+        }
+        Protocol::Tcp => kind == FlowKind::Traceroute || any_error,
+        _ => true,
+    };
+    if !matters {
         return None;
     }
     let target = flow.key.dst;
@@ -171,22 +177,25 @@ fn summarize_flow(table: &ProbeTable, flow: &Flow, routers: &[IpAddr]) -> Option
         let port_unreachable = target_errors
             .iter()
             .any(|e| is_port_unreachable(e) && e.seen.src == target);
+        // Answered means: the prober got an acceptable reply. When the
+        // prober's side was captured, the reply must show up there.
+        let prober = probe.sent_at.map(|(capture, _)| capture);
         let (has_reply, accepted) = match detail {
             Some(d) => {
-                let tunnelled: Vec<&Sighting> =
-                    d.replies.iter().filter(|r| r.outer.is_some()).collect();
-                let accepted = tunnelled.is_empty()
-                    || tunnelled
-                        .iter()
-                        .any(|r| reply_accepted(r.outer.as_ref(), r.src, routers));
+                let at_prober = |r: &&Sighting| prober.is_none_or(|c| r.capture == c);
+                let accepted = d
+                    .replies
+                    .iter()
+                    .filter(at_prober)
+                    .any(|r| reply_accepted(r.outer.as_ref(), r.src, routers));
                 (!d.replies.is_empty(), accepted)
             }
             None => {
-                let accepted = match probe.reply_tunnel_src {
-                    Some(src) => routers.contains(&src),
-                    None => true,
-                };
-                (probe.replies > 0, accepted)
+                let tunnel_ok = probe
+                    .reply_tunnel_src
+                    .is_none_or(|src| routers.contains(&src));
+                let at_prober = prober.is_none() || probe.reply_at.is_some();
+                (probe.replies > 0, tunnel_ok && at_prober)
             }
         };
         if (has_reply && accepted) || port_unreachable {
@@ -194,9 +203,18 @@ fn summarize_flow(table: &ProbeTable, flow: &Flow, routers: &[IpAddr]) -> Option
             if let (Some((_, sent_ts)), Some(reply_ts)) = (probe.sent_at, probe.reply_at) {
                 rtts.push((reply_ts - sent_ts) as f64 / 1e6);
             }
-        } else if has_reply {
+        } else if has_reply
+            && detail.is_some_and(|d| {
+                d.replies
+                    .iter()
+                    .any(|r| !reply_accepted(r.outer.as_ref(), r.src, routers))
+            })
+        {
             rejected += 1;
-        } else if target_errors.iter().any(|e| !is_time_exceeded(e)) {
+        } else if target_errors
+            .iter()
+            .any(|e| kind == FlowKind::Ping || !is_time_exceeded(e))
+        {
             errored += 1;
         }
         if path.is_empty()

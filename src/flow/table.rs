@@ -37,7 +37,8 @@ impl Protocol {
 }
 
 /// A probe conversation: protocol, prober, target and a conversation id
-/// (echo identifier, UDP source port, TCP destination port).
+/// (echo identifier; TCP destination port; 0 for UDP, whose traceroute probes
+/// may each come from another source port).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FlowKey {
     pub protocol: Protocol,
@@ -85,8 +86,8 @@ pub struct ProbeDetail {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Probe {
     pub flow: u32,
-    /// Sequence number (echo), destination port (UDP), or source port and
-    /// low sequence bits (TCP).
+    /// Sequence number (echo), source and destination port (UDP), or source
+    /// port and low sequence bits (TCP).
     pub n: u32,
     /// Highest hop limit the request was seen with: nearest to the prober.
     pub sent_hop_limit: u8,
@@ -210,8 +211,8 @@ impl ProbeTable {
                 Role::Reply,
             ),
             What::Udp { sport, dport } => (
-                key(Protocol::Udp, o.src, o.dst, *sport),
-                u32::from(*dport),
+                key(Protocol::Udp, o.src, o.dst, 0),
+                udp_probe_number(*sport, *dport),
                 Role::Request,
             ),
             What::Tcp {
@@ -368,6 +369,10 @@ fn push_capped<T>(v: &mut Vec<T>, item: T, cap: usize) -> bool {
     }
 }
 
+fn udp_probe_number(sport: u16, dport: u16) -> u32 {
+    (u32::from(sport) << 16) | u32::from(dport)
+}
+
 fn tcp_probe_number(sport: u16, seq: u32) -> u32 {
     (u32::from(sport) << 16) | (seq & 0xffff)
 }
@@ -391,7 +396,7 @@ fn probe_of_quote(q: &QuotedIp) -> Option<(FlowKey, u32)> {
         }
         PROTO_UDP => {
             let (sport, dport) = q.ports?;
-            Some((key(Protocol::Udp, sport), u32::from(dport)))
+            Some((key(Protocol::Udp, 0), udp_probe_number(sport, dport)))
         }
         PROTO_TCP => {
             let (sport, dport) = q.ports?;

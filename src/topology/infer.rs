@@ -67,9 +67,16 @@ pub fn infer(
             mac: None,
         });
     }
+    // The name of the interface the router forwards from, when its own capture names it.
+    let router_name = out.topology.router_name();
     let lan_interface = router_mac.and_then(|mac| {
         sightings
             .iter()
+            .filter(|s| {
+                captures
+                    .get(usize::from(s.capture))
+                    .is_some_and(|c| super::is_router_label(&c.label, &router_name))
+            })
             .find(|s| s.link.src_mac == Some(mac))
             .and_then(|s| interface_name(captures, s))
     });
@@ -258,23 +265,31 @@ fn infer_nodes(
             }
         }
     }
-    // Which capture is which node's: the one where that MAC receives requests
-    // natively and client prefixes appear on a MAC-less (IP-HTTPS) interface.
+    // Which capture is which node's: one with client prefixes on a MAC-less
+    // (IP-HTTPS) interface, where that MAC receives requests and solicits
+    // its own neighbors.
     let mut node_capture: BTreeMap<Mac, u16> = BTreeMap::new();
-    for (capture, prefixes) in &facts.raw_link_prefixes {
-        if prefixes.is_empty() {
-            continue;
-        }
+    for capture in facts.raw_link_prefixes.keys() {
         let mut votes: BTreeMap<Mac, usize> = BTreeMap::new();
+        let mut vote = |m: Option<Mac>| {
+            if let Some(m) = m.filter(|m| Some(*m) != router_mac) {
+                *votes.entry(m).or_default() += 1;
+            }
+        };
         for (_, detail) in requests(table) {
             for s in detail
                 .iter()
                 .filter(|s| s.capture == *capture && s.outer.is_none())
             {
-                if let Some(m) = s.link.dst_mac.filter(|m| Some(*m) != router_mac) {
-                    *votes.entry(m).or_default() += 1;
-                }
+                vote(s.link.dst_mac);
             }
+        }
+        for ns in facts
+            .neighbor_solicits
+            .iter()
+            .filter(|ns| ns.at.capture == *capture && !ns.src.is_unspecified())
+        {
+            vote(ns.mac);
         }
         if let Some((mac, _)) = votes.into_iter().max_by_key(|(_, n)| *n) {
             node_capture.entry(mac).or_insert(*capture);
@@ -296,9 +311,17 @@ fn infer_nodes(
             continue;
         };
         let capture = node_capture.get(&mac).copied();
+        let own_lan = mask(ipv6, 64);
+        // The busiest /64 on the node's MAC-less side that is not its own LAN.
         let owned = capture
             .and_then(|c| facts.raw_link_prefixes.get(&c))
-            .and_then(|set| set.iter().min().copied())
+            .and_then(|counts| {
+                counts
+                    .iter()
+                    .filter(|(p, _)| **p != own_lan)
+                    .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
+                    .map(|(p, _)| *p)
+            })
             .and_then(|p| Ipv6Net::new(p, 64).ok());
         let (client_prefix, how) = match (owned, next_hops.get(&mac).and_then(|v| v.first())) {
             (Some(p), _) => (

@@ -216,6 +216,12 @@ impl Topology {
     }
 }
 
+/// A capture label that names the router: its name, `router…` or `isatap…`.
+pub fn is_router_label(label: &str, router_name: &str) -> bool {
+    let label = label.to_lowercase();
+    label == router_name.to_lowercase() || label.contains("router") || label.starts_with("isatap")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
