@@ -11,7 +11,7 @@ pub fn damaged(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             Some(Damage::Truncated { after_frame, offset }) => out.push(Finding {
                 kind: Kind::CaptureTruncated,
                 severity: Severity::Warning,
-                node: format!("capture {}", c.label),
+                node: "—".to_owned(),
                 summary: format!(
                     "{} ends in the middle of a record (byte {offset}); the {after_frame} frames before it were analysed.",
                     c.path.display()
@@ -21,7 +21,10 @@ pub fn damaged(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                     frame: *after_frame,
                     note: "last complete frame".into(),
                 }],
-                fix: "Copy the capture again (or stop the capture cleanly before copying it).".into(),
+                fix: format!(
+                    "Copy {} again once the capture has been stopped (a capture copied while it is written ends mid-record).",
+                    c.path.display()
+                ),
                 flows: Vec::new(),
             }),
             Some(Damage::Malformed {
@@ -31,7 +34,7 @@ pub fn damaged(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             }) => out.push(Finding {
                 kind: Kind::CaptureMalformed,
                 severity: Severity::Warning,
-                node: format!("capture {}", c.label),
+                node: "—".to_owned(),
                 summary: format!(
                     "{} is damaged at byte {offset} ({reason}); the {after_frame} frames before it were analysed.",
                     c.path.display()
@@ -41,7 +44,10 @@ pub fn damaged(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                     frame: *after_frame,
                     note: "last frame before the damage".into(),
                 }],
-                fix: "Take the capture again; the file was damaged in storage or transfer.".into(),
+                fix: format!(
+                    "Take {} again; the file was damaged in storage or transfer.",
+                    c.path.display()
+                ),
                 flows: Vec::new(),
             }),
             None => {}
@@ -50,7 +56,7 @@ pub fn damaged(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             out.push(Finding {
                 kind: Kind::CaptureMalformed,
                 severity: Severity::Warning,
-                node: format!("capture {}", c.label),
+                node: "—".to_owned(),
                 summary: format!(
                     "{} of {} frames in {} do not decode; they were left out of the analysis.",
                     c.malformed,
@@ -66,7 +72,17 @@ pub fn damaged(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                         note: why.clone(),
                     })
                     .collect(),
-                fix: "None needed if these frames are unrelated; otherwise capture with a larger snapshot length (tcpdump -s 0).".into(),
+                fix: if c.malformed_examples.iter().all(|(_, why)| why.contains("truncated")) {
+                    format!(
+                        "None needed if these frames are unrelated; otherwise capture {} again with a full snapshot length (tcpdump -s 0, pktmon --pkt-size 0).",
+                        c.label
+                    )
+                } else {
+                    format!(
+                        "None needed if these frames are unrelated; otherwise they were damaged on the wire or by the capture tool: capture {} again, or at another point of the path.",
+                        c.label
+                    )
+                },
                 flows: Vec::new(),
             });
         }

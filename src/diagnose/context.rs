@@ -89,6 +89,20 @@ impl<'a> Analysis<'a> {
         self.topology.node_by_ipv4(v4)
     }
 
+    /// The name of the node an address belongs to, else the address.
+    pub fn node_name(&self, addr: &IpAddr) -> String {
+        if self.is_router_address(addr) {
+            return self.router_name();
+        }
+        if let IpAddr::V6(v6) = addr
+            && let Some(node) = self.topology.node_by_address(v6)
+        {
+            return node.name.clone();
+        }
+        self.node_of_ipv4(addr)
+            .map_or_else(|| addr.to_string(), |n| n.name.clone())
+    }
+
     /// An address as an administrator knows it: "DAV01 (fd9c:…::25)".
     pub fn describe(&self, addr: &IpAddr) -> String {
         if self.is_router_address(addr) {

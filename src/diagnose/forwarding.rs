@@ -333,7 +333,7 @@ pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             }) else {
                 continue;
             };
-            looped.sort_by(|x, y| y.hop_limit.cmp(&x.hop_limit));
+            looped.sort_by_key(|s| std::cmp::Reverse(s.hop_limit));
             let macs: Vec<[u8; 6]> = looped
                 .iter()
                 .flat_map(|s| [s.link.src_mac, s.link.dst_mac])

@@ -146,7 +146,7 @@ pub fn diagnose(a: &Analysis<'_>) -> Vec<Finding> {
         f.flows.sort_unstable();
         f.flows.dedup();
     }
-    merged.sort_by(|x, y| (x.severity, x.kind).cmp(&(y.severity, y.kind)));
+    merged.sort_by_key(|f| (f.severity, f.kind));
     merged
 }
 

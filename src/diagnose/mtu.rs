@@ -27,7 +27,7 @@ pub fn packet_too_big(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         out.push(Finding {
             kind: Kind::PacketTooBig,
             severity: if failing { Severity::Error } else { Severity::Warning },
-            node: a.describe(&e.seen.src),
+            node: a.node_name(&e.seen.src),
             summary: format!(
                 "{} reports that the requests to {} exceed its MTU of {} bytes{}",
                 a.describe(&e.seen.src),
@@ -57,7 +57,7 @@ pub fn packet_too_big(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         out.push(Finding {
             kind: Kind::PacketTooBig,
             severity: Severity::Warning,
-            node: a.describe(&t.from),
+            node: a.node_name(&t.from),
             summary: format!(
                 "{} needs fragmentation for protocol 41 from {} to {}: the IPv4 path MTU is {}, so the ISATAP MTU must be at most {inner_mtu}.",
                 a.describe(&t.from),

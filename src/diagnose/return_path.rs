@@ -129,11 +129,44 @@ pub fn via_wrong_node(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                 frame: req.frame,
                 note: format!("request to {} goes through {}", flow.key.dst, there.name),
             });
-            evidence.push(Evidence {
-                capture: reply.capture,
-                frame: reply.frame,
-                note: format!("its reply is at {} instead", other.name),
-            });
+            let at_other = |r: &&Sighting| {
+                let mac = other.mac.map(|m| m.0);
+                mac.is_some() && (r.link.dst_mac == mac || r.link.src_mac == mac)
+                    || a.node_of_capture(r.capture)
+                        .is_some_and(|n| n.name == other.name)
+            };
+            for r in detail
+                .replies
+                .iter()
+                .filter(|r| r.outer.is_none())
+                .filter(at_other)
+            {
+                let note = if a
+                    .node_of_capture(r.capture)
+                    .is_some_and(|n| n.name == other.name)
+                {
+                    format!("its reply arrives at {}", other.name)
+                } else if handed_over {
+                    format!("{} sends its reply to {}", there.name, other.name)
+                } else {
+                    format!("its reply comes through {}", other.name)
+                };
+                evidence.push(Evidence {
+                    capture: r.capture,
+                    frame: r.frame,
+                    note,
+                });
+            }
+            if !evidence
+                .iter()
+                .any(|e| e.frame == reply.frame && e.capture == reply.capture)
+            {
+                evidence.push(Evidence {
+                    capture: reply.capture,
+                    frame: reply.frame,
+                    note: format!("its reply is at {} instead", other.name),
+                });
+            }
             pair = Some((there, other, handed_over || pair.is_some_and(|p| p.2)));
         }
         let Some((there, other, handed_over)) = pair else {
@@ -173,10 +206,19 @@ pub fn via_wrong_node(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             },
             node: there.name.clone(),
             summary: format!(
-                "The request to {} went through {}, but the reply came back through {}{}.",
+                "The request to {} went through {}, but {}{}.",
                 flow.key.dst,
                 there.name,
-                other.name,
+                if handed_over {
+                    format!(
+                        "{} hands the reply to {} instead of to {}",
+                        there.name,
+                        other.name,
+                        a.router_name()
+                    )
+                } else {
+                    format!("the reply came back through {}", other.name)
+                },
                 if delivered {
                     " (it still arrived; stateful filters on the nodes will drop such replies)"
                 } else {

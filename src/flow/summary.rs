@@ -236,6 +236,10 @@ fn summarize_flow(table: &ProbeTable, flow: &Flow, routers: &[IpAddr]) -> Option
         Vec::new()
     };
     let total = probes.len() as u32;
+    // A traceroute probe is answered by its hop (Time Exceeded) or the target.
+    if kind == FlowKind::Traceroute {
+        answered = hops.iter().map(|h| h.answered).sum();
+    }
     let verdict = match kind {
         FlowKind::Ping => match (answered, errored) {
             (a, _) if a == total && total > 0 => Verdict::Answered,

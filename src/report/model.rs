@@ -146,7 +146,7 @@ impl Report {
         Report {
             schema: SCHEMA,
             captures: a.captures.iter().map(capture_entry).collect(),
-            flows: a.flows.iter().map(|f| flow_entry(f, &label)).collect(),
+            flows: a.flows.iter().map(|f| flow_entry(f, &label, a)).collect(),
             findings: findings
                 .iter()
                 .map(|f| FindingEntry {
@@ -239,7 +239,24 @@ fn hop_entry(h: &Hop) -> HopEntry {
     }
 }
 
-fn flow_entry(f: &FlowSummary, label: &dyn Fn(u16) -> String) -> FlowEntry {
+/// The path in the order the packet travelled: falling hop limit; at equal
+/// hop limit a tunnelled copy is seen by its sender before the router, and a
+/// native copy by the router (which sent it) before the node.
+fn travel_order(path: &[Sighting], a: &Analysis<'_>) -> Vec<Sighting> {
+    let mut path = path.to_vec();
+    path.sort_by_key(|s| {
+        let at_router = a.is_router_capture(s.capture);
+        let rank = if s.outer.is_some() {
+            at_router
+        } else {
+            !at_router
+        };
+        (std::cmp::Reverse(s.hop_limit), rank, s.capture, s.frame)
+    });
+    path
+}
+
+fn flow_entry(f: &FlowSummary, label: &dyn Fn(u16) -> String, a: &Analysis<'_>) -> FlowEntry {
     FlowEntry {
         id: f.id,
         protocol: f.key.protocol.name(),
@@ -257,7 +274,10 @@ fn flow_entry(f: &FlowSummary, label: &dyn Fn(u16) -> String) -> FlowEntry {
             median: ms(r.median_ms),
             max: ms(r.max_ms),
         }),
-        path: f.path.iter().map(|s| path_entry(s, label)).collect(),
+        path: travel_order(&f.path, a)
+            .iter()
+            .map(|s| path_entry(s, label))
+            .collect(),
         hops: f.hops.iter().map(hop_entry).collect(),
     }
 }

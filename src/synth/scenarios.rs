@@ -220,6 +220,18 @@ pub fn all() -> Vec<Scenario> {
             build: routing_loop,
         },
         Scenario {
+            name: "capture-truncated",
+            description: "The healthy ping, but the station's capture was copied while still being written: it ends inside the last reply.",
+            expected: &["capture-truncated"],
+            build: capture_truncated,
+        },
+        Scenario {
+            name: "capture-malformed",
+            description: "The healthy ping, with one damaged frame on the router's trunk (an IPv4 header shorter than 20 bytes).",
+            expected: &["capture-malformed"],
+            build: capture_malformed,
+        },
+        Scenario {
             name: "packet-too-big",
             description: "Pings of 1300 bytes exceed DAV01's 1280-byte IP-HTTPS MTU; DAV01 answers Packet Too Big.",
             expected: &["packet-too-big"],
@@ -423,7 +435,7 @@ impl Sim {
             let n = self.d.nodes[i];
             let dc = self.d.dc;
             self.resolve(
-                t - 1 * S + i as i64 * 10 * MS,
+                t - S + i as i64 * 10 * MS,
                 (n.ipv6, n.mac),
                 dc,
                 Some(self.d.dc_mac),
@@ -518,7 +530,7 @@ fn healthy_ping() -> World {
     s.router_resolves(T0 + 2 * S, 0);
     let client = s.d.nodes[0].client;
     for (i, seq) in (41..45).enumerate() {
-        let t = T0 + 2 * S + 1 * MS + i as i64 * S;
+        let t = T0 + 2 * S + MS + i as i64 * S;
         let (at, _) = s.request_to_client(t, &s.ping(seq, client, false, 128), 0);
         s.back_to_station(at + 100 * US, &s.ping(seq, client, true, 128), 0, false);
     }
@@ -530,7 +542,7 @@ fn healthy_tracert() -> World {
     let mut s = Sim::new(&[0, 1]);
     s.client_background(T0 - 5 * S);
     s.healthy_solicit(T0);
-    s.router_resolves(T0 + 1 * S, 1);
+    s.router_resolves(T0 + S, 1);
     let d = s.d;
     let client = d.nodes[1].client;
     let zeros = [0u8; 64];
@@ -579,7 +591,7 @@ fn healthy_udp_traceroute() -> World {
     s.w.vantages.retain(|v| v.name != "station");
     s.w.add("station", 0, &[("any", LINKTYPE_LINUX_SLL2)]);
     s.client_background(T0 - 5 * S);
-    s.router_resolves(T0 + 1 * S, 0);
+    s.router_resolves(T0 + S, 0);
     let d = s.d;
     let client = d.nodes[0].client;
     let payload: Vec<u8> = (0x40..0x60).collect();
@@ -713,7 +725,7 @@ fn wrong_next_hop() -> World {
     let mut s = Sim::new(&[0, 1]);
     s.client_background(T0 - 5 * S);
     s.healthy_solicit(T0);
-    s.router_resolves(T0 + 1 * S, 0);
+    s.router_resolves(T0 + S, 0);
     let d = s.d;
     let client = d.nodes[1].client;
     for (i, seq) in (81..85).enumerate() {
@@ -748,7 +760,7 @@ fn neighbor_unreachable() -> World {
         s.up(t, &req);
         for n in 0..3 {
             s.resolve(
-                t + 1 * MS + n * S,
+                t + MS + n * S,
                 (d.router_lan, d.router_lan_mac),
                 typo,
                 None,
@@ -764,7 +776,7 @@ fn return_bypasses_router() -> World {
     let mut s = Sim::new(&[0]);
     s.client_background(T0 - 5 * S);
     s.healthy_solicit(T0);
-    s.router_resolves(T0 + 1 * S, 0);
+    s.router_resolves(T0 + S, 0);
     let d = s.d;
     let n = d.nodes[0];
     for (i, seq) in (121..125).enumerate() {
@@ -793,7 +805,7 @@ fn return_via_wrong_node() -> World {
     let mut s = Sim::new(&[0, 1]);
     s.client_background(T0 - 5 * S);
     s.healthy_solicit(T0);
-    s.router_resolves(T0 + 1 * S, 0);
+    s.router_resolves(T0 + S, 0);
     let d = s.d;
     let (n1, n2) = (d.nodes[0], d.nodes[1]);
     s.resolve(T0 + 1500 * MS, (n1.ipv6, n1.mac), n2.ipv6, Some(n2.mac));
@@ -813,7 +825,7 @@ fn no_reply_from_target() -> World {
     let mut s = Sim::new(&[0]);
     s.client_background(T0 - 5 * S);
     s.healthy_solicit(T0);
-    s.router_resolves(T0 + 1 * S, 0);
+    s.router_resolves(T0 + S, 0);
     let client = s.d.nodes[0].client;
     for (i, seq) in (161..165).enumerate() {
         let t = T0 + 2 * S + i as i64 * 4 * S;
@@ -882,7 +894,7 @@ fn routing_loop() -> World {
     let mut s = Sim::new(&[0]);
     s.client_background(T0 - 5 * S);
     s.healthy_solicit(T0);
-    s.router_resolves(T0 + 1 * S, 0);
+    s.router_resolves(T0 + S, 0);
     let d = s.d;
     let n = d.nodes[0];
     s.resolve(
@@ -928,11 +940,28 @@ fn routing_loop() -> World {
     s.w
 }
 
+fn capture_truncated() -> World {
+    let mut w = healthy_ping();
+    w.cut_short.push(("station".to_owned(), 37));
+    w
+}
+
+fn capture_malformed() -> World {
+    let mut w = healthy_ping();
+    let d = deployment();
+    // IHL 3: a header length below the 20-byte minimum.
+    let mut bad = ipv4(d.station_v4, d.router_v4, 128, 41, 0x4242, &[0; 40]);
+    bad[0] = 0x43;
+    let frame = ethernet(d.router_v4_mac, d.station_mac, None, ETHERTYPE_IPV4, &bad);
+    w.record("router", "Ethernet", T0 + 2 * S + 500 * MS, frame);
+    w
+}
+
 fn packet_too_big() -> World {
     let mut s = Sim::new(&[0]);
     s.client_background(T0 - 5 * S);
     s.healthy_solicit(T0);
-    s.router_resolves(T0 + 1 * S, 0);
+    s.router_resolves(T0 + S, 0);
     let d = s.d;
     let n = d.nodes[0];
     let big: Vec<u8> = WINDOWS_PING_DATA

@@ -22,6 +22,9 @@ pub struct Vantage {
 #[derive(Clone, Debug, Default)]
 pub struct World {
     pub vantages: Vec<Vantage>,
+    /// Vantage points whose file is cut this many bytes short, as when a
+    /// capture is copied before it was closed.
+    pub cut_short: Vec<(String, usize)>,
 }
 
 impl World {
@@ -74,6 +77,11 @@ impl World {
                 w.write_packet(*i as u32, *t, bytes.len() as u32, bytes, None)?;
             }
             w.into_inner()?;
+            if let Some((_, cut)) = self.cut_short.iter().find(|(n, _)| *n == v.name) {
+                let len = std::fs::metadata(&path)?.len();
+                let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+                file.set_len(len.saturating_sub(*cut as u64))?;
+            }
             written.push(path);
         }
         Ok(written)
