@@ -48,7 +48,10 @@ pub fn wrong_next_hop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         };
         for (probe, detail) in a.probes(flow).take(16) {
             let Some(detail) = detail else { continue };
-            for s in forwarded(a, probe.sent_hop_limit, &detail.requests) {
+            // Seen leaving the router (a node's own capture says "arrives", below).
+            let leaving = forwarded(a, probe.sent_hop_limit, &detail.requests)
+                .filter(|s| a.node_of_capture(s.capture).is_none());
+            for s in leaving {
                 let Some(node) = s.link.dst_mac.and_then(|m| a.node_of_mac(&m)) else {
                     continue;
                 };

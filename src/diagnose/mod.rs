@@ -195,9 +195,13 @@ fn merge(findings: Vec<Finding>) -> Vec<Finding> {
             .find(|o| o.kind == f.kind && o.node == f.node && o.fix == f.fix)
         {
             Some(o) => {
+                // The most severe observation tells the story.
+                if f.severity < o.severity {
+                    o.severity = f.severity;
+                    o.summary = f.summary;
+                }
                 o.evidence.extend(f.evidence);
                 o.flows.extend(f.flows);
-                o.severity = o.severity.min(f.severity);
             }
             None => out.push(f),
         }

@@ -42,6 +42,35 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
         writeln!(out)?;
+        for f in r
+            .flows
+            .iter()
+            .filter(|f| f.verdict != "answered" && !f.path.is_empty())
+        {
+            let steps: Vec<String> = f
+                .path
+                .iter()
+                .map(|p| {
+                    let via = match (&p.tunnel, &p.link_dst) {
+                        (Some(t), _) => format!(", {} `{}` → `{}`", t.kind, t.src, t.dst),
+                        (None, Some(dst)) => format!(", to `{dst}`"),
+                        _ => String::new(),
+                    };
+                    format!(
+                        "`{}` frame {} (hop limit {}{via})",
+                        md(&p.capture),
+                        p.frame,
+                        p.hop_limit
+                    )
+                })
+                .collect();
+            writeln!(
+                out,
+                "Where flow #{}'s first request was seen: {}.\n",
+                f.id,
+                steps.join(" → ")
+            )?;
+        }
         for f in r.flows.iter().filter(|f| !f.hops.is_empty()) {
             writeln!(out, "Traceroute #{} to `{}`:\n", f.id, f.dst)?;
             writeln!(out, "| hop | address | RTT (ms) | answered |")?;
