@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
+use super::FastMap;
 
 use super::observe::{LinkFacts, Observation, Outer, What};
 use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
@@ -156,9 +156,9 @@ impl Evictions {
 pub struct ProbeTable {
     limits: Limits,
     pub flows: Vec<Flow>,
-    flow_index: FxHashMap<FlowKey, u32>,
+    flow_index: FastMap<FlowKey, u32>,
     pub probes: Vec<Probe>,
-    probe_index: FxHashMap<u64, u32>,
+    probe_index: FastMap<u64, u32>,
     pub details: Vec<ProbeDetail>,
     pub evicted: Evictions,
 }
