@@ -4,35 +4,27 @@
 //! `if_tsresol`/`if_tsoffset`, enhanced, simple and obsolete packet blocks,
 //! packet comments), optionally gzip-compressed, from a path or stdin.
 //!
-//! Guarantees: frames are handed out borrowed from one reusable buffer (memory
-//! does not grow with the file); a file that is not a capture fails in
-//! [`CaptureFile::open`]; a record that cannot be real or a file cut short ends
-//! the walk with a [`Damage`] after every frame before it was delivered.
+//! Guarantees: a reader thread fills a few large reusable buffers and frames
+//! the records in them ([`super::framing`]); frames are handed to the caller
+//! borrowed from those buffers, so memory does not grow with the file and
+//! nothing is copied per packet. A file that is not a capture fails in
+//! [`CaptureFile::open`]; a record that cannot be real or a file cut short
+//! ends the walk with a [`Damage`] after every frame before it was delivered.
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use pcap_parser::pcapng::{Block, InterfaceDescriptionBlock};
-use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
-
-use super::input::{self, FillReader};
+use super::framing::{self, Framer, LengthOrder, MAX_RECORD, Step};
+use super::input;
 use super::{CaptureError, Damage, Format, Frame};
 
-/// Initial read buffer; records larger than this grow it up to [`MAX_RECORD`].
-const BUFFER_BYTES: usize = 1 << 20;
-/// Largest record accepted. Real frames are at most 256 KiB (Wireshark's limit).
-pub const MAX_RECORD: usize = 16 << 20;
-/// Largest captured length a classic pcap record may claim (Wireshark's limit).
-const MAX_PCAP_CAPLEN: u32 = 262_144;
+/// Size of each reading buffer; records larger than this get a buffer of their own.
+const BATCH_BYTES: usize = 2 << 20;
+/// Buffers in flight between the reading thread and the caller.
+const BATCHES: usize = 3;
 /// Link type given to a packet that names an interface its section never described.
 pub const LINKTYPE_NO_INTERFACE: u32 = u32::MAX;
-
-const OPT_COMMENT: u16 = 1;
-const IF_TSOFFSET: u16 = 14;
-const ISB_IFDROP: u16 = 5;
-const OBSOLETE_PACKET_BLOCK: u32 = 0x0000_0002;
 
 /// One interface of a pcapng section (or the single pseudo-interface of a pcap).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,19 +32,19 @@ pub struct Interface {
     pub link_type: u32,
     pub name: Option<String>,
     pub snaplen: u32,
-    /// Timestamp units per second (10^n or 2^n).
-    resolution: TsResolution,
-    ts_offset_s: i64,
+    pub(super) resolution: TsResolution,
+    pub(super) ts_offset_s: i64,
 }
 
+/// Timestamp units: 10^-n or 2^-n seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TsResolution {
+pub(super) enum TsResolution {
     Decimal(u8),
     Binary(u8),
 }
 
 impl TsResolution {
-    fn from_option(v: u8) -> TsResolution {
+    pub(super) fn from_option(v: u8) -> TsResolution {
         if v & 0x80 == 0 {
             TsResolution::Decimal(v)
         } else {
@@ -60,7 +52,7 @@ impl TsResolution {
         }
     }
 
-    fn to_ns(self, units: u64) -> i64 {
+    pub(super) fn to_ns(self, units: u64) -> i64 {
         let ns: u128 = match self {
             TsResolution::Decimal(n) if n <= 9 => units as u128 * 10u128.pow(u32::from(9 - n)),
             TsResolution::Decimal(n) => units as u128 / 10u128.pow(u32::from(n.min(38) - 9)),
@@ -91,17 +83,25 @@ pub struct CaptureFile {
     path: PathBuf,
     format: Format,
     gzip: bool,
-    reader: Box<dyn PcapReaderIterator + Send>,
-    read_error: Arc<Mutex<Option<ReadFailure>>>,
-    section: Section,
+    reader: Option<Box<dyn Read + Send>>,
+    framer: Framer,
+    /// File offset of the first byte `reader` will give.
+    offset: u64,
 }
 
-/// The interfaces and byte order of the current pcapng section (classic pcap:
-/// exactly one interface).
-#[derive(Default)]
-struct Section {
-    interfaces: Vec<Interface>,
-    big_endian: bool,
+/// Reads until `buf` is full or the input ends; the count read.
+fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if filled > 0 && e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 impl CaptureFile {
@@ -111,14 +111,9 @@ impl CaptureFile {
             path: path.to_path_buf(),
             reason,
         };
-        let input = input::open(path)?;
+        let mut input = input::open(path)?;
         let magic = &input.magic[..input.magic_len];
-        let read_error = Arc::new(Mutex::new(None));
-        let reader = FillReader::new(ErrorRecorder {
-            inner: input.reader,
-            slot: Arc::clone(&read_error),
-        });
-        let kind = match magic {
+        let format = match magic {
             [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,
             [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] => Format::Pcap,
             [0x34, 0xcd, 0xb2, 0xa1] => Format::Pcap,
@@ -136,28 +131,25 @@ impl CaptureFile {
                 )));
             }
         };
-        let io = |e: PcapError<&[u8]>| not_capture(describe_open_error(&e, kind));
-        let reader: Box<dyn PcapReaderIterator + Send> = match kind {
-            Format::PcapNg => Box::new(PcapNGReader::new(BUFFER_BYTES, reader).map_err(io)?),
+        let (framer, offset) = match format {
+            Format::PcapNg => {
+                let (framer, len) =
+                    read_section_header(&mut *input.reader, format).map_err(not_capture)?;
+                (framer, len)
+            }
             _ => {
-                let reader =
-                    in_current_length_order(reader).map_err(|source| CaptureError::Io {
-                        path: path.to_path_buf(),
-                        source,
-                    })?;
-                Box::new(LegacyPcapReader::new(BUFFER_BYTES, reader).map_err(io)?)
+                let framer = read_pcap_header(&mut *input.reader, format).map_err(not_capture)?;
+                (framer, 24)
             }
         };
-        let mut file = CaptureFile {
+        Ok(CaptureFile {
             path: path.to_path_buf(),
-            format: kind,
+            format,
             gzip: input.gzip,
-            reader,
-            read_error,
-            section: Section::default(),
-        };
-        file.read_header().map_err(not_capture)?;
-        Ok(file)
+            reader: Some(input.reader),
+            framer,
+            offset,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -172,435 +164,334 @@ impl CaptureFile {
         self.gzip
     }
 
-    /// Consumes the file header (classic pcap) or first section header (pcapng).
-    fn read_header(&mut self) -> Result<(), String> {
-        let (offset, interface, big_endian) = match self.reader.next() {
-            Ok((offset, PcapBlockOwned::LegacyHeader(h))) => {
-                if h.version_major != 2 {
-                    return Err(format!(
-                        "pcap version {}.{} is not supported (only 2.x exists)",
-                        h.version_major, h.version_minor
-                    ));
-                }
-                let raw = h.network.0 as u32;
-                if raw & 0x03ff_0000 != 0 {
-                    return Err(format!(
-                        "the link-type field has reserved bits set (0x{raw:08x}); the header is damaged"
-                    ));
-                }
-                let nanos = h.is_nanosecond_precision();
-                let iface = Interface {
-                    link_type: raw & 0xffff,
-                    name: None,
-                    snaplen: h.snaplen,
-                    resolution: TsResolution::Decimal(if nanos { 9 } else { 6 }),
-                    ts_offset_s: 0,
-                };
-                (offset, Some(iface), h.is_bigendian())
-            }
-            Ok((offset, PcapBlockOwned::NG(Block::SectionHeader(shb)))) => {
-                if shb.block_len1 != shb.block_len2 {
-                    return Err(format!(
-                        "damaged pcapng header (block length {} at its start, {} at its end)",
-                        shb.block_len1, shb.block_len2
-                    ));
-                }
-                if shb.major_version != 1 {
-                    return Err(format!(
-                        "pcapng version {}.{} is not supported (only 1.x exists)",
-                        shb.major_version, shb.minor_version
-                    ));
-                }
-                (offset, None, shb.big_endian())
-            }
-            Ok(_) => return Err("the first block is not a file header".into()),
-            Err(e) => return Err(describe_open_error(&e, self.format)),
-        };
-        self.reader.consume(offset);
-        self.section.interfaces.extend(interface);
-        self.section.big_endian = big_endian;
-        Ok(())
-    }
-
-    /// Calls `on_frame` for every packet, in file order, and returns what else was seen.
+    /// Calls `on_frame` for every packet, in file order, and returns what else
+    /// was seen. Reading and framing run on a thread of their own while
+    /// `on_frame` runs on the caller's. A file is walked once.
     pub fn for_each_frame(&mut self, mut on_frame: impl FnMut(&Frame<'_>)) -> FileSummary {
-        let mut summary = FileSummary {
-            interfaces: self.section.interfaces.clone(),
-            ..FileSummary::default()
-        };
-        let mut last_ts = 0i64;
-        loop {
-            let damage_at = |reason: String, summary: &FileSummary, offset: usize| {
-                Some(Damage::Malformed {
-                    after_frame: summary.records,
-                    offset: offset as u64,
-                    reason,
-                })
-            };
-            let consumed = self.reader.consumed();
-            match self.reader.next() {
-                Ok((size, block)) => {
-                    if self.format == Format::PcapNg && size % 4 != 0 {
-                        summary.damage = damage_at(
-                            format!("pcapng block length {size} is not a multiple of 4"),
-                            &summary,
-                            consumed,
-                        );
-                        return summary;
-                    }
-                    if let PcapBlockOwned::NG(b) = &block
-                        && let (start, end) = block_lengths(b)
-                        && start != end
-                    {
-                        summary.damage = damage_at(lengths_differ(start, end), &summary, consumed);
-                        return summary;
-                    }
-                    let packet = match &block {
-                        PcapBlockOwned::Legacy(b) => {
-                            let Some(iface) = self.section.interfaces.first() else {
-                                return summary;
-                            };
-                            if b.caplen > MAX_PCAP_CAPLEN.max(iface.snaplen) {
-                                summary.damage = damage_at(
-                                    format!(
-                                        "record claims {} captured bytes, more than the snapshot length {}",
-                                        b.caplen, iface.snaplen
-                                    ),
-                                    &summary,
-                                    consumed,
-                                );
-                                return summary;
-                            }
-                            let frac = u64::from(b.ts_usec);
-                            let ts =
-                                i64::from(b.ts_sec) * 1_000_000_000 + iface.resolution.to_ns(frac);
-                            Some((0, ts, b.origlen, b.data, None))
-                        }
-                        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                            let comment = epb
-                                .options
-                                .iter()
-                                .find(|o| o.code.0 == OPT_COMMENT)
-                                .and_then(|o| o.as_bytes().ok());
-                            let data = &epb.data[..(epb.caplen as usize).min(epb.data.len())];
-                            let ts = self.section.ts_of(epb.if_id, units);
-                            Some((epb.if_id, ts, epb.origlen, data, comment))
-                        }
-                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                            // A snaplen of 0 means "no limit" in pcapng.
-                            let snap = match self.section.interfaces.first().map(|i| i.snaplen) {
-                                Some(0) | None => u32::MAX,
-                                Some(s) => s,
-                            };
-                            let len = spb.origlen.min(snap).min(spb.data.len() as u32);
-                            Some((0, last_ts, spb.origlen, &spb.data[..len as usize], None))
-                        }
-                        PcapBlockOwned::NG(Block::Unknown(ub))
-                            if self.section.native(ub.block_type) == OBSOLETE_PACKET_BLOCK =>
-                        {
-                            match self.section.obsolete_packet(ub.data) {
-                                Some((if_id, units, caplen, origlen, data)) => {
-                                    let data = &data[..(caplen as usize).min(data.len())];
-                                    let ts = self.section.ts_of(if_id, units);
-                                    Some((if_id, ts, origlen, data, None))
-                                }
-                                None => {
-                                    summary.damage = damage_at(
-                                        "obsolete packet block shorter than its header".into(),
-                                        &summary,
-                                        consumed,
-                                    );
-                                    return summary;
-                                }
-                            }
-                        }
-                        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
-                            if shb.major_version != 1 {
-                                summary.damage = damage_at(
-                                    format!(
-                                        "section of unsupported pcapng version {}.{}",
-                                        shb.major_version, shb.minor_version
-                                    ),
-                                    &summary,
-                                    consumed,
-                                );
-                                return summary;
-                            }
-                            self.section.big_endian = shb.big_endian();
-                            self.section.interfaces.clear();
-                            None
-                        }
-                        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                            let iface = interface_of(idb, self.section.big_endian);
-                            summary.interfaces.push(iface.clone());
-                            self.section.interfaces.push(iface);
-                            None
-                        }
-                        PcapBlockOwned::NG(Block::InterfaceStatistics(isb)) => {
-                            if let Some(drops) = isb
-                                .options
-                                .iter()
-                                .find(|o| o.code.0 == ISB_IFDROP)
-                                .and_then(|o| o.as_bytes().ok())
-                                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                            {
-                                let n = if self.section.big_endian {
-                                    u64::from_be_bytes(drops)
-                                } else {
-                                    u64::from_le_bytes(drops)
-                                };
-                                *summary.kernel_drops.get_or_insert(0) += n;
-                            }
-                            None
-                        }
-                        PcapBlockOwned::NG(Block::Custom(_) | Block::SystemdJournalExport(_)) => {
-                            summary.records += 1;
-                            None
-                        }
-                        _ => None,
-                    };
-                    if let Some((if_id, ts, orig_len, bytes, comment)) = packet {
-                        summary.packets += 1;
-                        summary.records += 1;
-                        last_ts = ts;
-                        let link_type = self
-                            .section
-                            .interfaces
-                            .get(if_id as usize)
-                            .map_or(LINKTYPE_NO_INTERFACE, |i| i.link_type);
-                        if link_type != LINKTYPE_NO_INTERFACE
-                            && !summary.link_types.contains(&link_type)
-                        {
-                            summary.link_types.push(link_type);
-                        }
-                        on_frame(&Frame {
-                            index: summary.records,
-                            ts_ns: ts,
-                            link_type,
-                            interface: if_id,
-                            orig_len,
-                            bytes,
-                            comment,
-                        });
-                    }
-                    self.reader.consume(size);
-                }
-                Err(PcapError::Eof) => return summary,
-                Err(PcapError::Incomplete(_)) => {
-                    if let Some(reason) = self.implausible_record() {
-                        summary.damage = damage_at(reason, &summary, consumed);
-                        return summary;
-                    }
-                    if self.reader.refill().is_err() {
-                        summary.damage = Some(self.read_failure(&summary, consumed));
-                        return summary;
-                    }
-                }
-                Err(PcapError::BufferTooSmall) => {
-                    if let Some(reason) = self.implausible_record() {
-                        summary.damage = damage_at(reason, &summary, consumed);
-                        return summary;
-                    }
-                    let capacity = self.reader.data().len().max(BUFFER_BYTES);
-                    if capacity >= MAX_RECORD || !self.reader.grow(capacity * 2) {
-                        let reason = self
-                            .implausible_record()
-                            .unwrap_or_else(|| format!("record larger than {MAX_RECORD} bytes"));
-                        summary.damage = damage_at(reason, &summary, consumed);
-                        return summary;
-                    }
-                    if self.reader.refill().is_err() {
-                        summary.damage = Some(self.read_failure(&summary, consumed));
-                        return summary;
-                    }
-                }
-                Err(PcapError::UnexpectedEof) => {
-                    if let Some(reason) = self.implausible_record() {
-                        summary.damage = damage_at(reason, &summary, consumed);
-                        return summary;
-                    }
-                    summary.damage = Some(Damage::Truncated {
-                        after_frame: summary.records,
-                        offset: consumed as u64,
-                    });
-                    return summary;
-                }
-                Err(PcapError::ReadError) => {
-                    summary.damage = Some(self.read_failure(&summary, consumed));
-                    return summary;
-                }
-                Err(e) => {
-                    let parse_error = format!("cannot parse record ({})", short_error(&e));
-                    let reason = self.implausible_record().unwrap_or(parse_error);
-                    summary.damage = damage_at(reason, &summary, consumed);
-                    return summary;
-                }
-            }
-        }
-    }
-
-    /// Looks at the record header at the read position and says why it cannot be
-    /// real, if it cannot (so a damaged length is not read as a 4 GiB record).
-    fn implausible_record(&self) -> Option<String> {
-        let data = self.reader.data();
-        let word = |o: usize| -> Option<u32> {
-            let b: [u8; 4] = data.get(o..o + 4)?.try_into().ok()?;
-            Some(if self.section.big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            })
-        };
-        if self.format == Format::PcapNg {
-            let len = word(4)?;
-            if len < 12 || len % 4 != 0 {
-                return Some(format!("invalid pcapng block length {len}"));
-            }
-            if len as usize > MAX_RECORD {
-                return Some(format!(
-                    "pcapng block claims {len} bytes, more than any packet block can hold"
-                ));
-            }
-            let end = word(len as usize - 4)?;
-            (end != len).then(|| lengths_differ(len, end))
-        } else {
-            let caplen = word(8)?;
-            let snaplen = self.section.interfaces.first().map_or(0, |i| i.snaplen);
-            (caplen > MAX_PCAP_CAPLEN.max(snaplen)).then(|| {
-                format!(
-                    "record claims {caplen} captured bytes, more than the snapshot length {snaplen}"
-                )
-            })
-        }
-    }
-
-    /// The damage a failed read stands for: input that ends too early (a gzip
-    /// stream cut short) is a truncated file; any other error ends the walk.
-    fn read_failure(&self, summary: &FileSummary, offset: usize) -> Damage {
-        let failure = self.read_error.lock().ok().and_then(|mut slot| slot.take());
-        match failure {
-            Some(ReadFailure {
-                kind: io::ErrorKind::UnexpectedEof,
-                ..
-            }) => Damage::Truncated {
-                after_frame: summary.records,
-                offset: offset as u64,
-            },
-            other => Damage::Malformed {
-                after_frame: summary.records,
-                offset: offset as u64,
-                reason: other.map_or_else(|| "read error".into(), |f| f.message),
-            },
-        }
-    }
-}
-
-impl Section {
-    fn native(&self, raw_le: u32) -> u32 {
-        if self.big_endian {
-            raw_le.swap_bytes()
-        } else {
-            raw_le
-        }
-    }
-
-    fn ts_of(&self, if_id: u32, units: u64) -> i64 {
-        match self.interfaces.get(if_id as usize) {
-            Some(i) => i
-                .resolution
-                .to_ns(units)
-                .saturating_add(i.ts_offset_s.saturating_mul(1_000_000_000)),
-            None => TsResolution::Decimal(6).to_ns(units),
-        }
-    }
-
-    /// Fields of an obsolete (type 2) packet block body.
-    fn obsolete_packet<'a>(&self, body: &'a [u8]) -> Option<(u32, u64, u32, u32, &'a [u8])> {
-        let u16_at = |o: usize| -> Option<u16> {
-            let b: [u8; 2] = body.get(o..o + 2)?.try_into().ok()?;
-            Some(if self.big_endian {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            })
-        };
-        let u32_at = |o: usize| -> Option<u32> {
-            let b: [u8; 4] = body.get(o..o + 4)?.try_into().ok()?;
-            Some(if self.big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            })
-        };
-        let if_id = u32::from(u16_at(0)?);
-        let units = (u64::from(u32_at(4)?) << 32) | u64::from(u32_at(8)?);
-        let caplen = u32_at(12)?;
-        let origlen = u32_at(16)?;
-        Some((if_id, units, caplen, origlen, body.get(20..)?))
-    }
-}
-
-fn interface_of(idb: &InterfaceDescriptionBlock<'_>, big_endian: bool) -> Interface {
-    // `if_tsoffset` is read here: the parser reads it little-endian in every section.
-    let ts_offset_s = idb
-        .options
-        .iter()
-        .find(|o| o.code.0 == IF_TSOFFSET)
-        .and_then(|o| o.as_bytes().ok())
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map_or(0, |b| {
-            if big_endian {
-                i64::from_be_bytes(b)
-            } else {
-                i64::from_le_bytes(b)
+        let no_stage = |_: &Frame<'_>, _: &mut Vec<()>| {};
+        let (summary, _) = self.walk(no_stage, |batch| {
+            for p in &batch.frames {
+                on_frame(&batch.frame(p));
             }
         });
-    Interface {
-        link_type: idb.linktype.0 as u32 & 0xffff,
-        name: idb.if_name().and_then(|r| r.ok()).map(str::to_owned),
-        snaplen: idb.snaplen,
-        resolution: TsResolution::from_option(idb.if_tsresol),
-        ts_offset_s,
+        summary
     }
-}
 
-fn lengths_differ(start: u32, end: u32) -> String {
-    format!("pcapng block length {start} at its start and {end} at its end differ")
-}
-
-/// The block length fields at the start and at the end of a pcapng block,
-/// which must agree for the file to be framed.
-fn block_lengths(block: &Block<'_>) -> (u32, u32) {
-    match block {
-        Block::SectionHeader(b) => (b.block_len1, b.block_len2),
-        Block::InterfaceDescription(b) => (b.block_len1, b.block_len2),
-        Block::EnhancedPacket(b) => (b.block_len1, b.block_len2),
-        Block::SimplePacket(b) => (b.block_len1, b.block_len2),
-        Block::NameResolution(b) => (b.block_len1, b.block_len2),
-        Block::InterfaceStatistics(b) => (b.block_len1, b.block_len2),
-        Block::SystemdJournalExport(b) => (b.block_len1, b.block_len2),
-        Block::DecryptionSecrets(b) => (b.block_len1, b.block_len2),
-        Block::ProcessInformation(b) => (b.block_len1, b.block_len2),
-        Block::Custom(b) => (b.block_len1, b.block_len2),
-        Block::Unknown(b) => (b.block_len1, b.block_len2),
+    /// Runs `stage` on every packet on the reading thread (it may push any
+    /// number of results) and `consume` on each result, in file order, on the
+    /// caller's thread, so that two cores share the work. Returns the stage
+    /// with whatever state it gathered.
+    pub fn for_each_frame_split<T, S, C>(&mut self, stage: S, mut consume: C) -> (FileSummary, S)
+    where
+        T: Send,
+        S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
+        C: FnMut(T),
+    {
+        self.walk(stage, |batch| {
+            for item in batch.out.drain(..) {
+                consume(item);
+            }
+        })
     }
-}
 
-fn describe_open_error(e: &PcapError<&[u8]>, format: Format) -> String {
-    match e {
-        PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
-            format!("the file ends inside its {} header", format.name())
+    fn walk<T, S>(&mut self, stage: S, mut on_batch: impl FnMut(&mut Batch<T>)) -> (FileSummary, S)
+    where
+        T: Send,
+        S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
+    {
+        let Some(reader) = self.reader.take() else {
+            return (self.summary(None), stage);
+        };
+        let (full_tx, full_rx) = sync_channel::<Batch<T>>(BATCHES);
+        let (free_tx, free_rx) = sync_channel::<Batch<T>>(BATCHES + 1);
+        let framer = self.framer.clone();
+        let offset = self.offset;
+        let (framer, damage, stage) = std::thread::scope(|s| {
+            let reading = s.spawn(move || {
+                let mut stage = stage;
+                let (framer, damage) =
+                    read_batches(reader, framer, offset, &mut stage, full_tx, free_rx);
+                (framer, damage, stage)
+            });
+            for mut batch in full_rx {
+                on_batch(&mut batch);
+                // The reader may have finished; a batch it no longer wants is dropped.
+                let _ = free_tx.send(batch);
+            }
+            match reading.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
+        self.framer = framer;
+        (self.summary(damage), stage)
+    }
+
+    fn summary(&self, damage: Option<Damage>) -> FileSummary {
+        FileSummary {
+            packets: self.framer.packets,
+            records: self.framer.records,
+            link_types: self.framer.link_types.clone(),
+            interfaces: self.framer.interfaces.clone(),
+            kernel_drops: self.framer.kernel_drops,
+            damage,
         }
-        other => format!("damaged {} header ({})", format.name(), short_error(other)),
     }
 }
 
-fn short_error(e: &PcapError<&[u8]>) -> String {
-    match e {
-        PcapError::NomError(_, kind) => format!("{kind:?}"),
-        PcapError::OwnedNomError(_, kind) => format!("{kind:?}"),
-        other => other.to_string(),
+/// Reads and checks the classic pcap file header.
+fn read_pcap_header(reader: &mut dyn Read, format: Format) -> Result<Framer, String> {
+    let mut h = [0u8; 24];
+    let n = read_full(reader, &mut h).map_err(|e| e.to_string())?;
+    if n < h.len() {
+        return Err(format!("the file ends inside its {} header", format.name()));
+    }
+    let modified = h[..4] == [0x34, 0xcd, 0xb2, 0xa1];
+    let big_endian = matches!(h[..4], [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d]);
+    let u16_at = |o: usize| {
+        let b = [h[o], h[o + 1]];
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let u32_at = |o: usize| {
+        let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let (major, minor) = (u16_at(4), u16_at(6));
+    if major != 2 {
+        return Err(format!(
+            "pcap version {major}.{minor} is not supported (only 2.x exists)"
+        ));
+    }
+    let raw = u32_at(20);
+    if raw & 0x03ff_0000 != 0 {
+        return Err(format!(
+            "the link-type field has reserved bits set (0x{raw:08x}); the header is damaged"
+        ));
+    }
+    // Formats 2.0 to 2.2 swapped the record lengths, and some 2.3 writers too
+    // (libpcap and Wireshark swap them back in the same cases).
+    let lengths = match (modified, minor) {
+        (true, _) => LengthOrder::Current,
+        (false, 0..=2) => LengthOrder::Swapped,
+        (false, 3) => LengthOrder::SwappedIfLarger,
+        _ => LengthOrder::Current,
+    };
+    let interface = Interface {
+        link_type: raw & 0xffff,
+        name: None,
+        snaplen: u32_at(16),
+        resolution: TsResolution::Decimal(if format == Format::PcapNanos { 9 } else { 6 }),
+        ts_offset_s: 0,
+    };
+    Ok(Framer::pcap(big_endian, modified, lengths, interface))
+}
+
+/// Reads and checks the first pcapng section header; returns the framer and
+/// the header's length.
+fn read_section_header(reader: &mut dyn Read, format: Format) -> Result<(Framer, u64), String> {
+    let ends_inside = || format!("the file ends inside its {} header", format.name());
+    let mut head = [0u8; 12];
+    let n = read_full(reader, &mut head).map_err(|e| e.to_string())?;
+    if n < head.len() {
+        return Err(ends_inside());
+    }
+    let Some((len, big_endian)) = framing::section_length(&head) else {
+        return Err("damaged pcapng header (unknown byte-order magic)".into());
+    };
+    let len = len as usize;
+    if len < 28 || !len.is_multiple_of(4) || len > MAX_RECORD {
+        return Err(format!("damaged pcapng header (block length {len})"));
+    }
+    let mut block = vec![0u8; len];
+    block[..12].copy_from_slice(&head);
+    let n = read_full(reader, &mut block[12..]).map_err(|e| e.to_string())?;
+    if 12 + n < len {
+        return Err(ends_inside());
+    }
+    let word = |o: usize| {
+        let b = [block[o], block[o + 1], block[o + 2], block[o + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let end = word(len - 4) as usize;
+    if end != len {
+        return Err(format!(
+            "damaged pcapng header (block length {len} at its start, {end} at its end)"
+        ));
+    }
+    let half = |o: usize| {
+        let b = [block[o], block[o + 1]];
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let (major, minor) = (half(12), half(14));
+    if major != 1 {
+        return Err(format!(
+            "pcapng version {major}.{minor} is not supported (only 1.x exists)"
+        ));
+    }
+    Ok((Framer::pcapng(big_endian), len as u64))
+}
+
+/// A buffer of records read in one go, where each packet in it is, and what
+/// the reading thread's stage made of them.
+struct Batch<T> {
+    data: Vec<u8>,
+    frames: Vec<framing::Packet>,
+    out: Vec<T>,
+}
+
+impl<T> Batch<T> {
+    fn frame(&self, p: &framing::Packet) -> Frame<'_> {
+        Frame {
+            index: p.index,
+            ts_ns: p.ts_ns,
+            link_type: p.link_type,
+            interface: p.interface,
+            orig_len: p.orig_len,
+            bytes: &self.data[p.data.clone()],
+            comment: p.comment.clone().map(|c| &self.data[c]),
+        }
+    }
+}
+
+/// The reading thread: fills buffers, frames their records, sends them on.
+/// Returns the framer (with its counts) and the damage that ended the walk.
+fn read_batches<T, S>(
+    mut reader: Box<dyn Read + Send>,
+    mut framer: Framer,
+    mut offset: u64,
+    stage: &mut S,
+    full: SyncSender<Batch<T>>,
+    free: Receiver<Batch<T>>,
+) -> (Framer, Option<Damage>)
+where
+    S: FnMut(&Frame<'_>, &mut Vec<T>),
+{
+    let mut spare: Vec<Batch<T>> = Vec::new();
+    let mut made = 0usize;
+    // Bytes of a record that began at the end of the previous buffer.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut need = 0usize;
+    loop {
+        let mut batch = match (spare.pop(), free.try_recv()) {
+            (Some(b), _) | (None, Ok(b)) => b,
+            (None, Err(_)) if made < BATCHES + 1 => {
+                made += 1;
+                Batch {
+                    data: vec![0; BATCH_BYTES],
+                    frames: Vec::with_capacity(BATCH_BYTES / 64),
+                    out: Vec::new(),
+                }
+            }
+            (None, Err(_)) => match free.recv() {
+                Ok(b) => b,
+                Err(_) => return (framer, None),
+            },
+        };
+        batch.frames.clear();
+        let wanted = need.max(carry.len() + 1).max(BATCH_BYTES);
+        if batch.data.len() < wanted {
+            batch.data.resize(wanted, 0);
+        }
+        batch.data[..carry.len()].copy_from_slice(&carry);
+        let mut filled = carry.len();
+        let mut failure = None;
+        loop {
+            match reader.read(&mut batch.data[filled..]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    filled += n;
+                    if filled == batch.data.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let at_end = filled < batch.data.len();
+        let mut pos = 0usize;
+        let mut damage = None;
+        need = 0;
+        while pos < filled {
+            match framer.step(&batch.data[pos..filled]) {
+                Step::Packet(mut p, len) => {
+                    p.data = p.data.start + pos..p.data.end + pos;
+                    p.comment = p.comment.map(|c| c.start + pos..c.end + pos);
+                    batch.frames.push(p);
+                    pos += len;
+                }
+                Step::Other(len) => pos += len,
+                Step::Need(n) => {
+                    need = n;
+                    break;
+                }
+                Step::Damaged(reason) => {
+                    damage = Some(Damage::Malformed {
+                        after_frame: framer.records,
+                        offset: offset + pos as u64,
+                        reason,
+                    });
+                    break;
+                }
+            }
+        }
+        batch.out.clear();
+        let mut out = std::mem::take(&mut batch.out);
+        for p in &batch.frames {
+            stage(&batch.frame(p), &mut out);
+        }
+        batch.out = out;
+        let record_offset = offset + pos as u64;
+        carry.clear();
+        carry.extend_from_slice(&batch.data[pos..filled]);
+        offset += pos as u64;
+        if full.send(batch).is_err() {
+            return (framer, None);
+        }
+        if damage.is_some() {
+            return (framer, damage);
+        }
+        if at_end {
+            let damage = match failure {
+                Some(e) if e.kind() == io::ErrorKind::UnexpectedEof => Some(Damage::Truncated {
+                    after_frame: framer.records,
+                    offset: record_offset,
+                }),
+                Some(e) => Some(Damage::Malformed {
+                    after_frame: framer.records,
+                    offset: record_offset,
+                    reason: e.to_string(),
+                }),
+                None if !carry.is_empty() => Some(Damage::Truncated {
+                    after_frame: framer.records,
+                    offset: record_offset,
+                }),
+                None => None,
+            };
+            return (framer, damage);
+        }
+        if let Ok(b) = free.try_recv() {
+            spare.push(b);
+        }
     }
 }
 
@@ -610,138 +501,6 @@ fn hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// The last I/O error, which the capture parser reduces to a bare "read error".
-struct ReadFailure {
-    kind: io::ErrorKind,
-    message: String,
-}
-
-/// Reads the classic pcap file header from `reader` and returns a reader of the
-/// whole file whose record headers have the captured length before the original
-/// length. Files of format 2.0 to 2.2 hold them the other way round, and some
-/// 2.3 files too (then the captured length is the larger one); libpcap and
-/// Wireshark swap them back in the same cases.
-fn in_current_length_order(mut reader: impl Read + Send + 'static) -> io::Result<impl Read + Send> {
-    let mut header = [0u8; 24];
-    let n = reader.read(&mut header)?;
-    let u16_at = |o: usize, big_endian: bool| {
-        let b = [header[o], header[o + 1]];
-        if big_endian {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        }
-    };
-    let big_endian = match header[..4] {
-        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => Some(true),
-        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => Some(false),
-        _ => None, // the modified format, whose records are laid out differently
-    };
-    let swap = big_endian.filter(|_| n == header.len()).and_then(|be| {
-        match (u16_at(4, be), u16_at(6, be)) {
-            (2, 0..=2) => Some((be, false)),
-            (2, 3) => Some((be, true)),
-            _ => None,
-        }
-    });
-    let rest: Box<dyn Read + Send> = match swap {
-        Some((big_endian, only_if_larger)) => Box::new(SwappedLengths {
-            inner: FillReader::new(reader),
-            big_endian,
-            only_if_larger,
-            data_left: 0,
-            header: [0; 16],
-            header_len: 0,
-            header_out: 0,
-        }),
-        None => Box::new(reader),
-    };
-    Ok(FillReader::new(
-        Cursor::new(header[..n].to_vec()).chain(rest),
-    ))
-}
-
-/// Swaps the two length fields of every record header as the records stream by.
-struct SwappedLengths<R> {
-    inner: FillReader<R>,
-    big_endian: bool,
-    /// Swap only where the captured length is the larger (format 2.3).
-    only_if_larger: bool,
-    /// Record data still to pass before the next record header.
-    data_left: u64,
-    /// The current record header, and how much of it was handed out.
-    header: [u8; 16],
-    header_len: usize,
-    header_out: usize,
-}
-
-impl<R: Read> Read for SwappedLengths<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        if self.header_out < self.header_len {
-            let n = (self.header_len - self.header_out).min(buf.len());
-            buf[..n].copy_from_slice(&self.header[self.header_out..self.header_out + n]);
-            self.header_out += n;
-            return Ok(n);
-        }
-        if self.data_left > 0 {
-            let want = buf
-                .len()
-                .min(usize::try_from(self.data_left).unwrap_or(usize::MAX));
-            let n = self.inner.read(&mut buf[..want])?;
-            self.data_left -= n as u64;
-            return Ok(n);
-        }
-        // The next record header, whole unless the input ends inside it.
-        self.header_len = self.inner.read(&mut self.header)?;
-        self.header_out = 0;
-        if self.header_len == 0 {
-            return Ok(0);
-        }
-        if self.header_len == self.header.len() {
-            let field = |h: &[u8; 16], o: usize| {
-                let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
-                if self.big_endian {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                }
-            };
-            let (first, second) = (field(&self.header, 8), field(&self.header, 12));
-            let captured = if !self.only_if_larger || first > second {
-                let (a, b) = self.header.split_at_mut(12);
-                a[8..12].swap_with_slice(&mut b[..4]);
-                second
-            } else {
-                first
-            };
-            self.data_left = u64::from(captured);
-        }
-        self.read(buf)
-    }
-}
-
-/// Keeps the kind and message of the last I/O error.
-struct ErrorRecorder {
-    inner: Box<dyn std::io::Read + Send>,
-    slot: Arc<Mutex<Option<ReadFailure>>>,
-}
-
-impl std::io::Read for ErrorRecorder {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf).inspect_err(|e| {
-            if let Ok(mut slot) = self.slot.lock() {
-                *slot = Some(ReadFailure {
-                    kind: e.kind(),
-                    message: e.to_string(),
-                });
-            }
-        })
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! Memory does not grow with the file: frames borrow a reusable buffer.
 
 pub mod file;
+pub mod framing;
 pub mod input;
 pub mod pcapng_writer;
 

@@ -3,11 +3,10 @@
 //! diagnose and build the report.
 
 use crate::capture::file::CaptureFile;
-use crate::capture::{CaptureError, CaptureInfo};
+use crate::capture::{CaptureError, CaptureInfo, Frame};
 use crate::cli::CaptureSpec;
-use crate::decode::decode;
 use crate::diagnose::{self, Analysis};
-use crate::flow::{Correlator, Limits, summarize};
+use crate::flow::{Correlator, Decoding, Item, Limits, items_of, summarize};
 use crate::report::Report;
 use crate::topology::Topology;
 use crate::topology::infer::{self, CaptureMeta, Inferred};
@@ -47,22 +46,14 @@ pub fn gather(specs: &[CaptureSpec], limits: Limits) -> Gathered {
             ..CaptureInfo::default()
         };
         let correlator = &mut g.correlator;
-        let summary = file.for_each_frame(|frame| {
-            let decoded = decode(frame);
-            info.first_ts_ns.get_or_insert(frame.ts_ns);
-            info.last_ts_ns = Some(frame.ts_ns);
-            match decoded.error {
-                Some(e) if e.is_unsupported() => info.unsupported += 1,
-                Some(e) => {
-                    info.malformed += 1;
-                    if info.malformed_examples.len() < MALFORMED_EXAMPLES {
-                        info.malformed_examples.push((frame.index, e.to_string()));
-                    }
-                }
-                None => info.decoded += 1,
-            }
-            correlator.add(index, frame, &decoded);
-        });
+        // Decoding runs on the reading thread, correlation on this one.
+        let (summary, _) = file.for_each_frame_split(
+            |frame: &Frame<'_>, out: &mut Vec<Item>| {
+                let decoding = items_of(index, frame, out);
+                count(&mut info, frame, decoding);
+            },
+            |item| correlator.add_item(index, item),
+        );
         info.packets = summary.packets;
         info.link_types = summary.link_types;
         info.interfaces = summary.interfaces.into_iter().map(|i| i.name).collect();
@@ -71,6 +62,22 @@ pub fn gather(specs: &[CaptureSpec], limits: Limits) -> Gathered {
         g.infos.push(info);
     }
     g
+}
+
+/// Counts a frame in its capture's inventory.
+fn count(info: &mut CaptureInfo, frame: &Frame<'_>, decoding: Decoding) {
+    info.first_ts_ns.get_or_insert(frame.ts_ns);
+    info.last_ts_ns = Some(frame.ts_ns);
+    match decoding {
+        Decoding::Clean => info.decoded += 1,
+        Decoding::Unsupported => info.unsupported += 1,
+        Decoding::Malformed(e) => {
+            info.malformed += 1;
+            if info.malformed_examples.len() < MALFORMED_EXAMPLES {
+                info.malformed_examples.push((frame.index, e.to_string()));
+            }
+        }
+    }
 }
 
 /// The topology the analysis works with: the given one completed from the

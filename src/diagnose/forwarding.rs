@@ -324,6 +324,12 @@ pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     for flow in a.flows {
         for (probe, detail) in a.probes(flow).take(16) {
             let Some(detail) = detail else { continue };
+            // A loop shows the same request three times or more, hop limit falling.
+            if probe.request_sightings < 3
+                || probe.sent_hop_limit < probe.lowest_hop_limit.saturating_add(2)
+            {
+                continue;
+            }
             let mut by_capture: BTreeMap<u16, Vec<&Sighting>> = BTreeMap::new();
             for s in detail.requests.iter().filter(|s| s.outer.is_none()) {
                 by_capture.entry(s.capture).or_default().push(s);

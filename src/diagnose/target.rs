@@ -8,7 +8,8 @@ use crate::flow::{FlowKind, Verdict};
 /// Unanswered pings whose requests reached the client side; runs after the
 /// other rules and leaves alone the flows they already explain.
 pub fn no_reply_from_target(a: &Analysis<'_>, out: &mut Vec<Finding>) {
-    let explained: Vec<u32> = out.iter().flat_map(|f| f.flows.iter().copied()).collect();
+    let explained: std::collections::HashSet<u32> =
+        out.iter().flat_map(|f| f.flows.iter().copied()).collect();
     for flow in a.flows {
         if flow.kind != FlowKind::Ping
             || flow.verdict != Verdict::Unanswered

@@ -20,8 +20,75 @@ pub use observe::{Observation, observe};
 pub use summary::{FlowKind, FlowSummary, Verdict, summarize};
 pub use table::{Limits, ProbeTable, Protocol};
 
+use std::net::IpAddr;
+
 use crate::capture::Frame;
-use crate::decode::Decoded;
+use crate::decode::{DecodeError, Decoded, decode};
+
+pub mod quick;
+
+/// What one frame contributes to the correlation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    Observed(Observation),
+    /// A native IPv6 packet on a MAC-less link (IP-HTTPS, tunnel interface).
+    RawLink {
+        src: IpAddr,
+        dst: IpAddr,
+    },
+}
+
+/// How a frame decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decoding {
+    Clean,
+    Malformed(DecodeError),
+    /// A link type this tool does not decode.
+    Unsupported,
+}
+
+/// The items of one frame: the fast path for common frames, the full decoder
+/// for the rest. Needs no shared state, so it can run on another thread.
+pub fn items_of(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Decoding {
+    match quick::quick(capture, frame) {
+        quick::Quick::Irrelevant => Decoding::Clean,
+        quick::Quick::Observed(o) => {
+            out.push(Item::Observed(o));
+            Decoding::Clean
+        }
+        quick::Quick::Slow => {
+            let decoded = decode(frame);
+            items_of_decoded(capture, frame, &decoded, out);
+            match decoded.error {
+                None => Decoding::Clean,
+                Some(e) if e.is_unsupported() => Decoding::Unsupported,
+                Some(e) => Decoding::Malformed(e),
+            }
+        }
+    }
+}
+
+/// The items of a frame already decoded.
+pub fn items_of_decoded(
+    capture: u16,
+    frame: &Frame<'_>,
+    decoded: &Decoded<'_>,
+    out: &mut Vec<Item>,
+) {
+    if decoded.ips.len() == 1
+        && decoded.link.src_mac.is_none()
+        && let Some(ip) = decoded.innermost()
+        && ip.is_v6()
+    {
+        out.push(Item::RawLink {
+            src: ip.src,
+            dst: ip.dst,
+        });
+    }
+    if let Some(o) = observe(capture, frame, decoded) {
+        out.push(Item::Observed(o));
+    }
+}
 
 /// Everything gathered from all captures, before conclusions are drawn.
 #[derive(Debug, Default)]
@@ -38,18 +105,23 @@ impl Correlator {
         }
     }
 
+    /// Takes what one frame of capture number `capture` contributes.
+    pub fn add_item(&mut self, capture: u16, item: Item) {
+        match item {
+            Item::Observed(o) => {
+                self.table.add(&o);
+                self.facts.add(&o);
+            }
+            Item::RawLink { src, dst } => self.facts.add_raw_link_packet(capture, src, dst),
+        }
+    }
+
     /// Takes one decoded frame of capture number `capture`.
     pub fn add(&mut self, capture: u16, frame: &Frame<'_>, decoded: &Decoded<'_>) {
-        if decoded.ips.len() == 1
-            && decoded.link.src_mac.is_none()
-            && let Some(ip) = decoded.innermost()
-            && ip.is_v6()
-        {
-            self.facts.add_raw_link_packet(capture, ip.src, ip.dst);
-        }
-        if let Some(o) = observe(capture, frame, decoded) {
-            self.table.add(&o);
-            self.facts.add(&o);
+        let mut items = Vec::new();
+        items_of_decoded(capture, frame, decoded, &mut items);
+        for item in items {
+            self.add_item(capture, item);
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::decode::{
 
 /// First UDP port of classic traceroute probes, and how far the range reaches.
 pub const TRACEROUTE_BASE_PORT: u16 = 33434;
-const TRACEROUTE_PORT_SPAN: u16 = 600;
+pub const TRACEROUTE_PORT_SPAN: u16 = 600;
 
 /// Link-layer facts of a sighting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -82,7 +82,8 @@ pub enum What {
         ty: u8,
         code: u8,
         param: u32,
-        quoted: Option<Quoted>,
+        /// Boxed: errors are rare and the quote is large.
+        quoted: Option<Box<Quoted>>,
     },
     RouterSolicit,
     RouterAdvert(Box<RaContent>),
@@ -137,7 +138,7 @@ pub fn observe(capture: u16, frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Obser
                 ty: m.ty,
                 code: m.code,
                 param: *param,
-                quoted: *quoted,
+                quoted: quoted.map(Box::new),
             },
             Icmpv6Message::RouterSolicit(_) => What::RouterSolicit,
             Icmpv6Message::RouterAdvert(ra) => {
@@ -192,7 +193,7 @@ pub fn observe(capture: u16, frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Obser
                     ty: m.ty,
                     code: m.code,
                     param: *param,
-                    quoted: *quoted,
+                    quoted: quoted.map(Box::new),
                 }
             }
             _ => return None,

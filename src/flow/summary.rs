@@ -163,18 +163,18 @@ fn summarize_flow(table: &ProbeTable, flow: &Flow, routers: &[IpAddr]) -> Option
     let mut path = Vec::new();
     for probe in &probes {
         let detail = table.detail(probe);
-        let target_errors: Vec<&ErrorSighting> = detail
-            .map(|d| d.errors.iter().collect())
-            .unwrap_or_default();
-        for e in &target_errors {
+        let errors: &[ErrorSighting] = detail.map_or(&[], |d| &d.errors);
+        // A ping's Time Exceeded is an error; a traceroute's is its hop's answer.
+        let is_failure = |e: &ErrorSighting| kind == FlowKind::Ping || !is_time_exceeded(e);
+        for e in errors {
             if first_error
                 .is_none_or(|f| (e.seen.capture, e.seen.frame) < (f.seen.capture, f.seen.frame))
-                && !is_time_exceeded(e)
+                && is_failure(e)
             {
-                first_error = Some(**e);
+                first_error = Some(*e);
             }
         }
-        let port_unreachable = target_errors
+        let port_unreachable = errors
             .iter()
             .any(|e| is_port_unreachable(e) && e.seen.src == target);
         // Answered means: the prober got an acceptable reply. When the
@@ -211,9 +211,8 @@ fn summarize_flow(table: &ProbeTable, flow: &Flow, routers: &[IpAddr]) -> Option
             })
         {
             rejected += 1;
-        } else if target_errors
-            .iter()
-            .any(|e| kind == FlowKind::Ping || !is_time_exceeded(e))
+        } else if errors.iter().any(is_failure)
+            || (detail.is_none() && probe.errors > 0 && kind == FlowKind::Ping)
         {
             errored += 1;
         }

@@ -39,12 +39,30 @@ impl Protocol {
 /// A probe conversation: protocol, prober, target and a conversation id
 /// (echo identifier; TCP destination port; 0 for UDP, whose traceroute probes
 /// may each come from another source port).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     pub protocol: Protocol,
     pub src: IpAddr,
     pub dst: IpAddr,
     pub id: u16,
+}
+
+/// An address as one integer for hashing (a rare collision between an IPv4
+/// and an IPv6 value only costs a comparison: equality is on the fields).
+fn addr_bits(a: &IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v4) => (1u128 << 127) | u128::from(u32::from(*v4)),
+        IpAddr::V6(v6) => u128::from(*v6),
+    }
+}
+
+impl std::hash::Hash for FlowKey {
+    // Two wide writes instead of the byte-by-byte hashing of `IpAddr`: this
+    // key is hashed for every probe packet.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u128(addr_bits(&self.src) ^ (u128::from(self.id) << 96) ^ (self.protocol as u128));
+        h.write_u128(addr_bits(&self.dst));
+    }
 }
 
 /// Where and how one packet was seen.
@@ -110,15 +128,23 @@ pub struct Probe {
 pub struct Flow {
     pub key: FlowKey,
     pub probes: Vec<u32>,
+    /// Its first request had a traceroute's low hop limit.
+    pub traceroute: bool,
 }
+
+/// Hop limits at or below this start a traceroute (ping sends 64 or 128).
+const TRACEROUTE_MAX_HOPS: u8 = 32;
 
 /// Bounds on the state kept, whatever the capture size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub max_flows: usize,
     pub max_probes: usize,
-    /// Probes per flow whose sightings are kept in detail.
+    /// Probes per flow whose sightings are kept in detail: the first
+    /// `detailed_per_flow`, and up to `detailed_per_traceroute` in flows that
+    /// start with a low hop limit (traceroutes, whose every probe is a hop).
     pub detailed_per_flow: usize,
+    pub detailed_per_traceroute: usize,
     /// Sightings of each kind kept per detailed probe.
     pub sightings_per_probe: usize,
 }
@@ -128,7 +154,8 @@ impl Default for Limits {
         Limits {
             max_flows: 200_000,
             max_probes: 1_500_000,
-            detailed_per_flow: 128,
+            detailed_per_flow: 8,
+            detailed_per_traceroute: 128,
             sightings_per_probe: 16,
         }
     }
@@ -263,7 +290,13 @@ impl ProbeTable {
             }
             _ => return false,
         };
-        let Some(index) = self.probe(flow, n) else {
+        // A request's hop limit tells a traceroute's probes from a ping's.
+        let hop_limit = match &role {
+            Role::Request => o.hop_limit,
+            Role::Error(e) => e.quoted_hop_limit,
+            Role::Reply => u8::MAX,
+        };
+        let Some(index) = self.probe(flow, n, hop_limit) else {
             return true;
         };
         self.record(index, role, seen);
@@ -272,7 +305,7 @@ impl ProbeTable {
 
     /// The probe for (flow, n), created on first sight (also for a reply or
     /// error whose request was not captured).
-    fn probe(&mut self, key: FlowKey, n: u32) -> Option<usize> {
+    fn probe(&mut self, key: FlowKey, n: u32, hop_limit: u8) -> Option<usize> {
         let flow = match self.flow_index.get(&key) {
             Some(&f) => f,
             None => {
@@ -284,6 +317,7 @@ impl ProbeTable {
                 self.flows.push(Flow {
                     key,
                     probes: Vec::new(),
+                    traceroute: hop_limit <= TRACEROUTE_MAX_HOPS,
                 });
                 self.flow_index.insert(key, f);
                 f
@@ -298,8 +332,15 @@ impl ProbeTable {
             return None;
         }
         let p = self.probes.len();
-        let flow_probes = &mut self.flows[flow as usize].probes;
-        let detail = (flow_probes.len() < self.limits.detailed_per_flow).then(|| {
+        let flow_entry = &mut self.flows[flow as usize];
+        flow_entry.traceroute |= hop_limit <= TRACEROUTE_MAX_HOPS;
+        let keep = if flow_entry.traceroute {
+            self.limits.detailed_per_traceroute
+        } else {
+            self.limits.detailed_per_flow
+        };
+        let flow_probes = &mut flow_entry.probes;
+        let detail = (flow_probes.len() < keep).then(|| {
             self.details.push(ProbeDetail::default());
             (self.details.len() - 1) as u32
         });
@@ -369,6 +410,10 @@ impl ProbeTable {
 
 fn push_capped<T>(v: &mut Vec<T>, item: T, cap: usize) -> bool {
     if v.len() < cap {
+        // Most probes are seen once or twice: grow from one, not four.
+        if v.len() == v.capacity() {
+            v.reserve_exact(v.len().max(1));
+        }
         v.push(item);
         true
     } else {

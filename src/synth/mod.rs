@@ -6,6 +6,7 @@
 //! identifiers), so regenerating `captures/` gives the same bytes.
 
 pub mod packet;
+pub mod replay;
 pub mod scenarios;
 pub mod world;
 

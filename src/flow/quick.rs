@@ -1,0 +1,213 @@
+//! The fast path from frame bytes to an [`Observation`] for the frames that
+//! make up nearly all of a busy capture: Ethernet (with up to two VLAN tags)
+//! carrying IPv4 or IPv6 echo, ISATAP/6to4/6in4 echo, and the TCP, UDP, ARP
+//! and other chatter that cannot matter.
+//!
+//! Guarantees: the answer is exactly what [`super::observe`] would give after
+//! a full [`crate::decode::decode`] of a frame that decodes without error
+//! (checked frame by frame by a test over every sample and corpus capture);
+//! anything the fast path is not sure of is [`Quick::Slow`], for the full path.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::observe::{
+    LinkFacts, Observation, Outer, TRACEROUTE_BASE_PORT, TRACEROUTE_PORT_SPAN, What,
+};
+use crate::capture::Frame;
+use crate::capture::file::LINKTYPE_NO_INTERFACE;
+use crate::decode::link::LINKTYPE_ETHERNET;
+use crate::decode::tunnel::{AYIYA_PORT, GTP_U_PORT, TEREDO_PORT};
+use crate::decode::{TCP_RST, TCP_SYN, TunnelKind};
+
+/// What the fast path concluded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Quick {
+    /// Decodes without error and cannot matter.
+    Irrelevant,
+    /// Decodes without error; this is its observation.
+    Observed(Observation),
+    /// Needs the full decoder.
+    Slow,
+}
+
+/// IP protocols carried without further decoding: they decode cleanly and never matter.
+const OPAQUE_PROTOCOLS: [u8; 6] = [2, 50, 89, 103, 112, 132];
+
+#[inline(always)]
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+/// An IP packet's addresses, hop limit, protocol and payload, when its header
+/// is the plain common case (IPv4 without options or fragmentation, IPv6
+/// without extension headers) and its length fields agree with the bytes.
+struct Ip<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    hop_limit: u8,
+    protocol: u8,
+    payload: &'a [u8],
+}
+
+#[inline]
+fn ipv4(b: &[u8]) -> Option<Ip<'_>> {
+    if *b.first()? != 0x45 {
+        return None;
+    }
+    let total = usize::from(be16(b, 2)?);
+    let flags = be16(b, 6)?;
+    if !(20..=b.len()).contains(&total) || flags & 0x3fff != 0 {
+        return None;
+    }
+    let src: [u8; 4] = b.get(12..16)?.try_into().ok()?;
+    let dst: [u8; 4] = b.get(16..20)?.try_into().ok()?;
+    Some(Ip {
+        src: IpAddr::V4(Ipv4Addr::from(src)),
+        dst: IpAddr::V4(Ipv4Addr::from(dst)),
+        hop_limit: b[8],
+        protocol: b[9],
+        payload: &b[20..total],
+    })
+}
+
+#[inline]
+fn ipv6(b: &[u8]) -> Option<Ip<'_>> {
+    if b.len() < 40 || b[0] >> 4 != 6 {
+        return None;
+    }
+    let len = usize::from(be16(b, 4)?);
+    if len == 0 || 40 + len > b.len() {
+        return None;
+    }
+    let src: [u8; 16] = b[8..24].try_into().ok()?;
+    let dst: [u8; 16] = b[24..40].try_into().ok()?;
+    Some(Ip {
+        src: IpAddr::V6(Ipv6Addr::from(src)),
+        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+        hop_limit: b[7],
+        protocol: b[6],
+        payload: &b[40..40 + len],
+    })
+}
+
+/// The echo request/reply in an ICMPv6 (`v6`) or ICMPv4 message, if it is one.
+#[inline]
+fn echo(m: &[u8], v6: bool) -> Option<What> {
+    if m.len() < 8 {
+        return None;
+    }
+    let (id, seq) = (be16(m, 4)?, be16(m, 6)?);
+    let len = (m.len() - 8).min(usize::from(u16::MAX)) as u16;
+    match (v6, m[0]) {
+        (true, 128) | (false, 8) => Some(What::EchoRequest { id, seq, len }),
+        (true, 129) | (false, 0) => Some(What::EchoReply { id, seq, len }),
+        _ => None,
+    }
+}
+
+enum Inner {
+    Irrelevant,
+    What(What),
+    Slow,
+}
+
+/// The transport of a plain IP packet: irrelevant chatter, an echo, or unsure.
+#[inline]
+fn transport(ip: &Ip<'_>) -> Inner {
+    let p = ip.payload;
+    match (ip.protocol, ip.src.is_ipv6()) {
+        (58, true) | (1, false) => match echo(p, ip.src.is_ipv6()) {
+            Some(w) => Inner::What(w),
+            None => Inner::Slow,
+        },
+        (6, _) => match p.get(13) {
+            Some(flags) if p.len() >= 20 && flags & (TCP_SYN | TCP_RST) == 0 => Inner::Irrelevant,
+            _ => Inner::Slow,
+        },
+        (17, _) => {
+            let (Some(sport), Some(dport)) = (be16(p, 0), be16(p, 2)) else {
+                return Inner::Slow;
+            };
+            let tunnel_port = |x: u16| matches!(x, TEREDO_PORT | GTP_U_PORT | AYIYA_PORT);
+            let traceroute = dport.wrapping_sub(TRACEROUTE_BASE_PORT) < TRACEROUTE_PORT_SPAN;
+            if p.len() < 8 || tunnel_port(sport) || tunnel_port(dport) || traceroute {
+                Inner::Slow
+            } else {
+                Inner::Irrelevant
+            }
+        }
+        (proto, _) if OPAQUE_PROTOCOLS.contains(&proto) => Inner::Irrelevant,
+        _ => Inner::Slow,
+    }
+}
+
+/// Frames the fast path knows: Ethernet with at most two VLAN tags.
+pub fn quick(capture: u16, frame: &Frame<'_>) -> Quick {
+    if frame.link_type != LINKTYPE_ETHERNET || frame.link_type == LINKTYPE_NO_INTERFACE {
+        return Quick::Slow;
+    }
+    let b = frame.bytes;
+    if b.len() < 14 {
+        return Quick::Slow;
+    }
+    let mut ethertype = u16::from_be_bytes([b[12], b[13]]);
+    let mut at = 14;
+    let mut vlan = None;
+    for _ in 0..2 {
+        if !matches!(ethertype, 0x8100 | 0x88a8 | 0x9100) {
+            break;
+        }
+        let (Some(tci), Some(next)) = (be16(b, at), be16(b, at + 2)) else {
+            return Quick::Slow;
+        };
+        vlan = Some(tci & 0x0fff);
+        ethertype = next;
+        at += 4;
+    }
+    let ip = match ethertype {
+        0x0800 => ipv4(&b[at..]),
+        0x86dd => ipv6(&b[at..]),
+        0x8100 | 0x88a8 | 0x9100 | 0x8864 | 0x8847 | 0x8848 => return Quick::Slow,
+        _ => return Quick::Irrelevant,
+    };
+    let Some(ip) = ip else {
+        return Quick::Slow;
+    };
+    let (inner, outer) = if ip.protocol == 41 && !ip.src.is_ipv6() {
+        let Some(inner) = ipv6(ip.payload) else {
+            return Quick::Slow;
+        };
+        let outer = Outer {
+            src: ip.src,
+            dst: ip.dst,
+            ttl: ip.hop_limit,
+            kind: TunnelKind::ip_in_ip(true, inner.src, inner.dst),
+        };
+        (inner, Some(outer))
+    } else {
+        (ip, None)
+    };
+    let what = match transport(&inner) {
+        Inner::Irrelevant => return Quick::Irrelevant,
+        Inner::Slow => return Quick::Slow,
+        Inner::What(w) => w,
+    };
+    let mac = |from: usize| -> Option<[u8; 6]> { b.get(from..from + 6)?.try_into().ok() };
+    Quick::Observed(Observation {
+        capture,
+        frame: frame.index,
+        ts_ns: frame.ts_ns,
+        link: LinkFacts {
+            src_mac: mac(6),
+            dst_mac: mac(0),
+            vlan,
+            raw: false,
+            interface: frame.interface,
+        },
+        outer,
+        src: inner.src,
+        dst: inner.dst,
+        hop_limit: inner.hop_limit,
+        what,
+    })
+}
