@@ -30,7 +30,8 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             "| # | kind | protocol | source | destination | probes | answered | verdict | RTT min/median/max (ms) |"
         )?;
         writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
-        for f in &r.flows {
+        let (shown, hidden) = r.flows_to_show();
+        for f in &shown {
             let rtt = f.rtt_ms.as_ref().map_or_else(
                 || "—".to_owned(),
                 |x| format!("{:.1} / {:.1} / {:.1}", x.min, x.median, x.max),
@@ -41,9 +42,14 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 f.id, f.kind, f.protocol, f.src, f.dst, f.probes, f.answered, f.verdict
             )?;
         }
+        if hidden > 0 {
+            writeln!(
+                out,
+                "\n… and {hidden} more flows (`--format json` lists every flow)."
+            )?;
+        }
         writeln!(out)?;
-        for f in r
-            .flows
+        for f in shown
             .iter()
             .filter(|f| f.verdict != "answered" && !f.path.is_empty())
         {
@@ -71,7 +77,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 steps.join(" → ")
             )?;
         }
-        for f in r.flows.iter().filter(|f| !f.hops.is_empty()) {
+        for f in shown.iter().filter(|f| !f.hops.is_empty()) {
             writeln!(out, "Traceroute #{} to `{}`:\n", f.id, f.dst)?;
             writeln!(out, "| hop | address | RTT (ms) | answered |")?;
             writeln!(out, "|---|---|---|---|")?;

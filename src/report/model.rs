@@ -15,6 +15,10 @@ use crate::flow::{FlowKind, FlowSummary};
 use crate::topology::{MacAddr, Topology};
 
 pub const SCHEMA: &str = "isatap-trace/1";
+/// Most failing flows a text or Markdown report lists.
+pub const LISTED_FAILING: usize = 200;
+/// Most answered flows a text or Markdown report lists (more when few fail).
+pub const LISTED_ANSWERED: usize = 20;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Report {
@@ -179,6 +183,20 @@ impl Report {
                 facts: a.facts.dropped,
             },
         }
+    }
+
+    /// The flows a human-readable report lists: every flow that did not get
+    /// all its answers (up to [`LISTED_FAILING`]), then answered ones up to
+    /// [`LISTED_ANSWERED`]; and how many answered flows that leaves out.
+    pub fn flows_to_show(&self) -> (Vec<&FlowEntry>, usize) {
+        let failing = self.flows.iter().filter(|f| f.verdict != "answered");
+        let answered = self.flows.iter().filter(|f| f.verdict == "answered");
+        let mut shown: Vec<&FlowEntry> = failing.take(LISTED_FAILING).collect();
+        let room = LISTED_ANSWERED.max(LISTED_FAILING.saturating_sub(shown.len()));
+        shown.extend(answered.take(room));
+        shown.sort_by_key(|f| f.id);
+        let hidden = self.flows.len() - shown.len();
+        (shown, hidden)
     }
 
     pub fn errors(&self) -> usize {

@@ -71,8 +71,16 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
             "  (no ping, traceroute or probe was found in the captures)"
         )?;
     }
-    for f in &r.flows {
+    let (shown, hidden) = r.flows_to_show();
+    for f in shown {
         write_flow(out, f)?;
+    }
+    if hidden > 0 {
+        writeln!(
+            out,
+            "  … and {hidden} more flow{} (--format json lists every flow)",
+            if hidden == 1 { "" } else { "s" }
+        )?;
     }
     write_topology(out, r)?;
     if !r.assumptions.is_empty() {
