@@ -35,7 +35,7 @@ fn replay() -> PathBuf {
 }
 
 /// Every frame of the file, copied out: (frame number, time, link type, bytes).
-fn frames(path: &PathBuf) -> Vec<(u64, i64, u32, Vec<u8>)> {
+fn frames(path: &std::path::Path) -> Vec<(u64, i64, u32, Vec<u8>)> {
     let mut all = Vec::new();
     let mut file = CaptureFile::open(path).expect("open the replay slice");
     file.for_each_frame(|f| all.push((f.index, f.ts_ns, f.link_type, f.bytes.to_vec())));
