@@ -1,13 +1,15 @@
 //! Capture files: classic pcap (µs or ns, either byte order, "modified" Kuznetzov
-//! records) and pcapng (several sections, several interfaces with their own link
-//! type and `if_tsresol`/`if_tsoffset`, enhanced, simple and obsolete packet
-//! blocks, packet comments), optionally gzip-compressed, from a path or stdin.
+//! records, the swapped record lengths of formats before 2.3) and pcapng
+//! (several sections, several interfaces with their own link type and
+//! `if_tsresol`/`if_tsoffset`, enhanced, simple and obsolete packet blocks,
+//! packet comments), optionally gzip-compressed, from a path or stdin.
 //!
 //! Guarantees: frames are handed out borrowed from one reusable buffer (memory
 //! does not grow with the file); a file that is not a capture fails in
 //! [`CaptureFile::open`]; a record that cannot be real or a file cut short ends
 //! the walk with a [`Damage`] after every frame before it was delivered.
 
+use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +30,7 @@ const MAX_PCAP_CAPLEN: u32 = 262_144;
 pub const LINKTYPE_NO_INTERFACE: u32 = u32::MAX;
 
 const OPT_COMMENT: u16 = 1;
+const IF_TSOFFSET: u16 = 14;
 const ISB_IFDROP: u16 = 5;
 const OBSOLETE_PACKET_BLOCK: u32 = 0x0000_0002;
 
@@ -89,7 +92,7 @@ pub struct CaptureFile {
     format: Format,
     gzip: bool,
     reader: Box<dyn PcapReaderIterator + Send>,
-    read_error: Arc<Mutex<Option<String>>>,
+    read_error: Arc<Mutex<Option<ReadFailure>>>,
     section: Section,
 }
 
@@ -111,7 +114,7 @@ impl CaptureFile {
         let input = input::open(path)?;
         let magic = &input.magic[..input.magic_len];
         let read_error = Arc::new(Mutex::new(None));
-        let reader = FillReader(ErrorRecorder {
+        let reader = FillReader::new(ErrorRecorder {
             inner: input.reader,
             slot: Arc::clone(&read_error),
         });
@@ -136,7 +139,14 @@ impl CaptureFile {
         let io = |e: PcapError<&[u8]>| not_capture(describe_open_error(&e, kind));
         let reader: Box<dyn PcapReaderIterator + Send> = match kind {
             Format::PcapNg => Box::new(PcapNGReader::new(BUFFER_BYTES, reader).map_err(io)?),
-            _ => Box::new(LegacyPcapReader::new(BUFFER_BYTES, reader).map_err(io)?),
+            _ => {
+                let reader =
+                    in_current_length_order(reader).map_err(|source| CaptureError::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
+                Box::new(LegacyPcapReader::new(BUFFER_BYTES, reader).map_err(io)?)
+            }
         };
         let mut file = CaptureFile {
             path: path.to_path_buf(),
@@ -189,6 +199,12 @@ impl CaptureFile {
                 (offset, Some(iface), h.is_bigendian())
             }
             Ok((offset, PcapBlockOwned::NG(Block::SectionHeader(shb)))) => {
+                if shb.block_len1 != shb.block_len2 {
+                    return Err(format!(
+                        "damaged pcapng header (block length {} at its start, {} at its end)",
+                        shb.block_len1, shb.block_len2
+                    ));
+                }
                 if shb.major_version != 1 {
                     return Err(format!(
                         "pcapng version {}.{} is not supported (only 1.x exists)",
@@ -230,6 +246,13 @@ impl CaptureFile {
                             &summary,
                             consumed,
                         );
+                        return summary;
+                    }
+                    if let PcapBlockOwned::NG(b) = &block
+                        && let (start, end) = block_lengths(b)
+                        && start != end
+                    {
+                        summary.damage = damage_at(lengths_differ(start, end), &summary, consumed);
                         return summary;
                     }
                     let packet = match &block {
@@ -309,7 +332,7 @@ impl CaptureFile {
                             None
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                            let iface = interface_of(idb);
+                            let iface = interface_of(idb, self.section.big_endian);
                             summary.interfaces.push(iface.clone());
                             self.section.interfaces.push(iface);
                             None
@@ -370,11 +393,15 @@ impl CaptureFile {
                         return summary;
                     }
                     if self.reader.refill().is_err() {
-                        summary.damage = damage_at(self.take_read_error(), &summary, consumed);
+                        summary.damage = Some(self.read_failure(&summary, consumed));
                         return summary;
                     }
                 }
                 Err(PcapError::BufferTooSmall) => {
+                    if let Some(reason) = self.implausible_record() {
+                        summary.damage = damage_at(reason, &summary, consumed);
+                        return summary;
+                    }
                     let capacity = self.reader.data().len().max(BUFFER_BYTES);
                     if capacity >= MAX_RECORD || !self.reader.grow(capacity * 2) {
                         let reason = self
@@ -384,11 +411,15 @@ impl CaptureFile {
                         return summary;
                     }
                     if self.reader.refill().is_err() {
-                        summary.damage = damage_at(self.take_read_error(), &summary, consumed);
+                        summary.damage = Some(self.read_failure(&summary, consumed));
                         return summary;
                     }
                 }
                 Err(PcapError::UnexpectedEof) => {
+                    if let Some(reason) = self.implausible_record() {
+                        summary.damage = damage_at(reason, &summary, consumed);
+                        return summary;
+                    }
                     summary.damage = Some(Damage::Truncated {
                         after_frame: summary.records,
                         offset: consumed as u64,
@@ -396,7 +427,7 @@ impl CaptureFile {
                     return summary;
                 }
                 Err(PcapError::ReadError) => {
-                    summary.damage = damage_at(self.take_read_error(), &summary, consumed);
+                    summary.damage = Some(self.read_failure(&summary, consumed));
                     return summary;
                 }
                 Err(e) => {
@@ -431,7 +462,8 @@ impl CaptureFile {
                     "pcapng block claims {len} bytes, more than any packet block can hold"
                 ));
             }
-            None
+            let end = word(len as usize - 4)?;
+            (end != len).then(|| lengths_differ(len, end))
         } else {
             let caplen = word(8)?;
             let snaplen = self.section.interfaces.first().map_or(0, |i| i.snaplen);
@@ -443,12 +475,24 @@ impl CaptureFile {
         }
     }
 
-    fn take_read_error(&self) -> String {
-        self.read_error
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take())
-            .unwrap_or_else(|| "read error".into())
+    /// The damage a failed read stands for: input that ends too early (a gzip
+    /// stream cut short) is a truncated file; any other error ends the walk.
+    fn read_failure(&self, summary: &FileSummary, offset: usize) -> Damage {
+        let failure = self.read_error.lock().ok().and_then(|mut slot| slot.take());
+        match failure {
+            Some(ReadFailure {
+                kind: io::ErrorKind::UnexpectedEof,
+                ..
+            }) => Damage::Truncated {
+                after_frame: summary.records,
+                offset: offset as u64,
+            },
+            other => Damage::Malformed {
+                after_frame: summary.records,
+                offset: offset as u64,
+                reason: other.map_or_else(|| "read error".into(), |f| f.message),
+            },
+        }
     }
 }
 
@@ -497,13 +541,49 @@ impl Section {
     }
 }
 
-fn interface_of(idb: &InterfaceDescriptionBlock<'_>) -> Interface {
+fn interface_of(idb: &InterfaceDescriptionBlock<'_>, big_endian: bool) -> Interface {
+    // `if_tsoffset` is read here: the parser reads it little-endian in every section.
+    let ts_offset_s = idb
+        .options
+        .iter()
+        .find(|o| o.code.0 == IF_TSOFFSET)
+        .and_then(|o| o.as_bytes().ok())
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, |b| {
+            if big_endian {
+                i64::from_be_bytes(b)
+            } else {
+                i64::from_le_bytes(b)
+            }
+        });
     Interface {
         link_type: idb.linktype.0 as u32 & 0xffff,
         name: idb.if_name().and_then(|r| r.ok()).map(str::to_owned),
         snaplen: idb.snaplen,
         resolution: TsResolution::from_option(idb.if_tsresol),
-        ts_offset_s: idb.if_tsoffset,
+        ts_offset_s,
+    }
+}
+
+fn lengths_differ(start: u32, end: u32) -> String {
+    format!("pcapng block length {start} at its start and {end} at its end differ")
+}
+
+/// The block length fields at the start and at the end of a pcapng block,
+/// which must agree for the file to be framed.
+fn block_lengths(block: &Block<'_>) -> (u32, u32) {
+    match block {
+        Block::SectionHeader(b) => (b.block_len1, b.block_len2),
+        Block::InterfaceDescription(b) => (b.block_len1, b.block_len2),
+        Block::EnhancedPacket(b) => (b.block_len1, b.block_len2),
+        Block::SimplePacket(b) => (b.block_len1, b.block_len2),
+        Block::NameResolution(b) => (b.block_len1, b.block_len2),
+        Block::InterfaceStatistics(b) => (b.block_len1, b.block_len2),
+        Block::SystemdJournalExport(b) => (b.block_len1, b.block_len2),
+        Block::DecryptionSecrets(b) => (b.block_len1, b.block_len2),
+        Block::ProcessInformation(b) => (b.block_len1, b.block_len2),
+        Block::Custom(b) => (b.block_len1, b.block_len2),
+        Block::Unknown(b) => (b.block_len1, b.block_len2),
     }
 }
 
@@ -532,18 +612,133 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// Keeps the message of the last I/O error, which the capture parser reduces to
-/// a bare "read error".
+/// The last I/O error, which the capture parser reduces to a bare "read error".
+struct ReadFailure {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+/// Reads the classic pcap file header from `reader` and returns a reader of the
+/// whole file whose record headers have the captured length before the original
+/// length. Files of format 2.0 to 2.2 hold them the other way round, and some
+/// 2.3 files too (then the captured length is the larger one); libpcap and
+/// Wireshark swap them back in the same cases.
+fn in_current_length_order(mut reader: impl Read + Send + 'static) -> io::Result<impl Read + Send> {
+    let mut header = [0u8; 24];
+    let n = reader.read(&mut header)?;
+    let u16_at = |o: usize, big_endian: bool| {
+        let b = [header[o], header[o + 1]];
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let big_endian = match header[..4] {
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => Some(true),
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => Some(false),
+        _ => None, // the modified format, whose records are laid out differently
+    };
+    let swap = big_endian.filter(|_| n == header.len()).and_then(|be| {
+        match (u16_at(4, be), u16_at(6, be)) {
+            (2, 0..=2) => Some((be, false)),
+            (2, 3) => Some((be, true)),
+            _ => None,
+        }
+    });
+    let rest: Box<dyn Read + Send> = match swap {
+        Some((big_endian, only_if_larger)) => Box::new(SwappedLengths {
+            inner: FillReader::new(reader),
+            big_endian,
+            only_if_larger,
+            data_left: 0,
+            header: [0; 16],
+            header_len: 0,
+            header_out: 0,
+        }),
+        None => Box::new(reader),
+    };
+    Ok(FillReader::new(
+        Cursor::new(header[..n].to_vec()).chain(rest),
+    ))
+}
+
+/// Swaps the two length fields of every record header as the records stream by.
+struct SwappedLengths<R> {
+    inner: FillReader<R>,
+    big_endian: bool,
+    /// Swap only where the captured length is the larger (format 2.3).
+    only_if_larger: bool,
+    /// Record data still to pass before the next record header.
+    data_left: u64,
+    /// The current record header, and how much of it was handed out.
+    header: [u8; 16],
+    header_len: usize,
+    header_out: usize,
+}
+
+impl<R: Read> Read for SwappedLengths<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.header_out < self.header_len {
+            let n = (self.header_len - self.header_out).min(buf.len());
+            buf[..n].copy_from_slice(&self.header[self.header_out..self.header_out + n]);
+            self.header_out += n;
+            return Ok(n);
+        }
+        if self.data_left > 0 {
+            let want = buf
+                .len()
+                .min(usize::try_from(self.data_left).unwrap_or(usize::MAX));
+            let n = self.inner.read(&mut buf[..want])?;
+            self.data_left -= n as u64;
+            return Ok(n);
+        }
+        // The next record header, whole unless the input ends inside it.
+        self.header_len = self.inner.read(&mut self.header)?;
+        self.header_out = 0;
+        if self.header_len == 0 {
+            return Ok(0);
+        }
+        if self.header_len == self.header.len() {
+            let field = |h: &[u8; 16], o: usize| {
+                let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
+                if self.big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                }
+            };
+            let (first, second) = (field(&self.header, 8), field(&self.header, 12));
+            let captured = if !self.only_if_larger || first > second {
+                let (a, b) = self.header.split_at_mut(12);
+                a[8..12].swap_with_slice(&mut b[..4]);
+                second
+            } else {
+                first
+            };
+            self.data_left = u64::from(captured);
+        }
+        self.read(buf)
+    }
+}
+
+/// Keeps the kind and message of the last I/O error.
 struct ErrorRecorder {
     inner: Box<dyn std::io::Read + Send>,
-    slot: Arc<Mutex<Option<String>>>,
+    slot: Arc<Mutex<Option<ReadFailure>>>,
 }
 
 impl std::io::Read for ErrorRecorder {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.inner.read(buf).inspect_err(|e| {
             if let Ok(mut slot) = self.slot.lock() {
-                *slot = Some(e.to_string());
+                *slot = Some(ReadFailure {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                });
             }
         })
     }

@@ -1,8 +1,10 @@
 //! Opening a capture input: a path or `-` for stdin, transparently gunzipped.
 //!
 //! Guarantees: reads are streamed (nothing is slurped), every `read` fills the
-//! caller's buffer unless the input ends, and a gzip stream that expands beyond
-//! any plausible capture ratio is stopped with an error instead of running on.
+//! caller's buffer unless the input ends (or fails: the bytes read before the
+//! failure come first, the error with the next `read`), and a gzip stream that
+//! expands beyond any plausible capture ratio is stopped with an error instead
+//! of running on.
 
 use std::fs::File;
 use std::io::{self, Cursor, Read};
@@ -47,7 +49,7 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
         }
         Box::new(file)
     };
-    let (magic, magic_len, reader) = peek4(FillReader(raw)).map_err(io_err)?;
+    let (magic, magic_len, reader) = peek4(FillReader::new(raw)).map_err(io_err)?;
     if magic_len >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
         let compressed = Arc::new(AtomicU64::new(0));
         let counted = Counted {
@@ -59,7 +61,8 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
             compressed,
             expanded: 0,
         };
-        let (magic, magic_len, reader) = peek4(FillReader(Box::new(guarded))).map_err(io_err)?;
+        let (magic, magic_len, reader) =
+            peek4(FillReader::new(Box::new(guarded))).map_err(io_err)?;
         return Ok(Input {
             reader,
             gzip: true,
@@ -82,23 +85,46 @@ fn peek4<R: Read + Send + 'static>(mut reader: FillReader<R>) -> io::Result<Peek
     let mut magic = [0u8; 4];
     let n = reader.read(&mut magic)?;
     let replay = Cursor::new(magic[..n].to_vec()).chain(reader);
-    Ok((magic, n, Box::new(FillReader(replay))))
+    Ok((magic, n, Box::new(FillReader::new(replay))))
 }
 
 /// A reader whose `read` keeps reading until the buffer is full or the input ends.
 /// Pipes and decompressors return short reads; the capture parser expects a full
 /// buffer to tell "record incomplete" from "file ended".
-pub struct FillReader<R>(pub R);
+///
+/// An error met after some bytes were read is held back: those bytes are
+/// returned first and the error by the next call, so no data read before a
+/// failure (a gzip stream cut short) is lost.
+pub struct FillReader<R> {
+    inner: R,
+    pending: Option<io::Error>,
+}
+
+impl<R> FillReader<R> {
+    pub fn new(inner: R) -> FillReader<R> {
+        FillReader {
+            inner,
+            pending: None,
+        }
+    }
+}
 
 impl<R: Read> Read for FillReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
         let mut filled = 0;
         while filled < buf.len() {
-            match self.0.read(&mut buf[filled..]) {
+            match self.inner.read(&mut buf[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) if filled == 0 => return Err(e),
+                Err(e) => {
+                    self.pending = Some(e);
+                    break;
+                }
             }
         }
         Ok(filled)
@@ -162,7 +188,7 @@ mod tests {
 
     #[test]
     fn fill_reader_fills_from_short_reads() {
-        let mut r = FillReader(Trickle(b"abcdef"));
+        let mut r = FillReader::new(Trickle(b"abcdef"));
         let mut buf = [0u8; 4];
         assert_eq!(r.read(&mut buf).unwrap(), 4);
         assert_eq!(&buf, b"abcd");
@@ -170,9 +196,35 @@ mod tests {
         assert_eq!(r.read(&mut buf).unwrap(), 0);
     }
 
+    /// Yields its bytes, then fails.
+    struct ThenFail<'a>(&'a [u8]);
+    impl Read for ThenFail<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"));
+            }
+            let n = self.0.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn fill_reader_returns_bytes_before_an_error() {
+        let mut r = FillReader::new(ThenFail(b"abc"));
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(&mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"abc");
+        assert_eq!(
+            r.read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+    }
+
     #[test]
     fn peek_replays_the_magic() {
-        let (magic, n, mut r) = peek4(FillReader(Trickle(b"xyz12"))).unwrap();
+        let (magic, n, mut r) = peek4(FillReader::new(Trickle(b"xyz12"))).unwrap();
         assert_eq!((&magic, n), (b"xyz1", 4));
         let mut all = Vec::new();
         r.read_to_end(&mut all).unwrap();

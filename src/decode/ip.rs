@@ -36,13 +36,13 @@ enum Entry {
 pub(super) fn walk<'a>(frame: &'a [u8], start: usize, announced: Option<u8>, d: &mut Decoded<'a>) {
     let mut at = start;
     let mut entry = Entry::Outermost;
+    // The version the layer outside announced (link type, protocol 41/4, GRE
+    // EtherType, Teredo): it names the layer of a packet cut before its first byte.
+    let mut expected = announced;
     loop {
         let slice = frame.get(at..).unwrap_or_default();
         let version = slice.first().map(|b| b >> 4);
-        let version_layer = match version {
-            Some(6) => Layer::Ipv6,
-            _ => Layer::Ipv4,
-        };
+        let version_layer = layer_of(version.or(expected));
         if let (Entry::Outermost, Some(promised), Some(found)) = (entry, announced, version)
             && promised != found
         {
@@ -124,24 +124,42 @@ pub(super) fn walk<'a>(frame: &'a [u8], start: usize, announced: Option<u8>, d: 
         let body = payload.payload;
         let body_at = offset_in(frame, body);
         let next = match protocol {
-            PROTO_IPV6 | PROTO_IPIP => Some((body_at, Entry::IpInIp)),
+            PROTO_IPV6 => Some((body_at, Entry::IpInIp, Some(6))),
+            PROTO_IPIP => Some((body_at, Entry::IpInIp, Some(4))),
             PROTO_GRE => match tunnel::gre(body) {
-                Some((len, 0x86dd | 0x0800)) => Some((body_at + len, Entry::Gre)),
+                Some((len, 0x86dd)) => Some((body_at + len, Entry::Gre, Some(6))),
+                Some((len, 0x0800)) => Some((body_at + len, Entry::Gre, Some(4))),
                 _ => {
                     d.transport = Transport::Other(PROTO_GRE);
                     None
                 }
             },
             PROTO_UDP => match udp(body, body_at) {
-                Ok(u) => match udp_tunnel(&u) {
-                    Some((inner_at, entry)) => {
-                        Some((offset_in(frame, u.payload) + inner_at, entry))
+                Ok(u) => {
+                    // The capture cut the datagram short of its UDP length.
+                    let cut = be16(body, 4).is_some_and(|l| usize::from(l) > body.len());
+                    let payload_at = offset_in(frame, u.payload);
+                    match udp_tunnel(&u) {
+                        Ok(Some((inner_at, entry))) => {
+                            let expected = matches!(entry, Entry::Teredo(_)).then_some(6);
+                            Some((payload_at + inner_at, entry, expected))
+                        }
+                        Err(needed) if cut => {
+                            let have = u.payload.len();
+                            d.error = Some(DecodeError::truncated(
+                                Layer::Teredo,
+                                payload_at,
+                                needed,
+                                have,
+                            ));
+                            None
+                        }
+                        Ok(None) | Err(_) => {
+                            d.transport = Transport::Udp(u);
+                            None
+                        }
                     }
-                    None => {
-                        d.transport = Transport::Udp(u);
-                        None
-                    }
-                },
+                }
                 Err(e) => {
                     d.error = Some(e);
                     None
@@ -152,12 +170,13 @@ pub(super) fn walk<'a>(frame: &'a [u8], start: usize, announced: Option<u8>, d: 
                 None
             }
         };
-        let Some((next_at, next_entry)) = next else {
+        let Some((next_at, next_entry, next_version)) = next else {
             return;
         };
         if d.ips.len() == MAX_IP_LAYERS {
+            let version = frame.get(next_at).map(|b| b >> 4).or(next_version);
             d.error = Some(DecodeError {
-                layer: version_layer,
+                layer: layer_of(version),
                 offset: next_at,
                 kind: ErrorKind::TunnelTooDeep,
             });
@@ -165,18 +184,34 @@ pub(super) fn walk<'a>(frame: &'a [u8], start: usize, announced: Option<u8>, d: 
         }
         at = next_at;
         entry = next_entry;
+        expected = next_version;
+    }
+}
+
+/// The layer an IP packet of `version` is reported at (IPv4 when unknown).
+fn layer_of(version: Option<u8>) -> Layer {
+    match version {
+        Some(6) => Layer::Ipv6,
+        _ => Layer::Ipv4,
     }
 }
 
 /// A tunnel carried in UDP: Teredo, GTP-U or AYIYA, by port and framing.
-fn udp_tunnel(u: &Udp<'_>) -> Option<(usize, Entry)> {
-    if let Some(t) = tunnel::teredo(u.sport, u.dport, u.payload) {
-        return Some((t.ipv6_at, Entry::Teredo(t)));
-    }
+/// `Err(needed)`: a payload on the Teredo port that ends inside its framing
+/// (a Teredo packet if the capture cut it, plain UDP otherwise).
+fn udp_tunnel(u: &Udp<'_>) -> Result<Option<(usize, Entry)>, usize> {
+    let short = match tunnel::teredo(u.sport, u.dport, u.payload) {
+        Ok(t) => return Ok(Some((t.ipv6_at, Entry::Teredo(t)))),
+        Err(tunnel::NotTeredo::Short { needed }) => Some(needed),
+        Err(tunnel::NotTeredo::Other) => None,
+    };
     if let Some(at) = tunnel::gtp_u(u.sport, u.dport, u.payload) {
-        return Some((at, Entry::Udp(TunnelKind::GtpU)));
+        return Ok(Some((at, Entry::Udp(TunnelKind::GtpU))));
     }
-    tunnel::ayiya(u.sport, u.dport, u.payload).map(|at| (at, Entry::Udp(TunnelKind::Ayiya)))
+    if let Some(at) = tunnel::ayiya(u.sport, u.dport, u.payload) {
+        return Ok(Some((at, Entry::Udp(TunnelKind::Ayiya))));
+    }
+    short.map_or(Ok(None), Err)
 }
 
 fn transport<'a>(protocol: u8, body: &'a [u8], at: usize, d: &mut Decoded<'a>) {

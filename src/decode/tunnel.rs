@@ -88,36 +88,58 @@ pub struct Tunnel {
     pub teredo: Option<TeredoHeader>,
 }
 
-/// Reads the Teredo indicators at the start of a UDP payload. `None` when the
-/// payload is not IPv6 behind well-formed indicators (then it is plain UDP).
-pub fn teredo(sport: u16, dport: u16, payload: &[u8]) -> Option<TeredoHeader> {
+/// Why a UDP payload is not read as Teredo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotTeredo {
+    /// Not the Teredo port, or not IPv6 behind well-formed indicators: plain UDP.
+    Other,
+    /// The payload ends inside the indicators or the IPv6 header; `needed`
+    /// bytes would hold what was read so far and the next field.
+    Short { needed: usize },
+}
+
+/// Reads the Teredo indicators at the start of a UDP payload. An error when the
+/// payload is not IPv6 behind well-formed indicators (then it is plain UDP, or
+/// a Teredo packet cut short if the capture cut it).
+pub fn teredo(sport: u16, dport: u16, payload: &[u8]) -> Result<TeredoHeader, NotTeredo> {
     if sport != TEREDO_PORT && dport != TEREDO_PORT {
-        return None;
+        return Err(NotTeredo::Other);
     }
+    let short = |needed: usize| Err(NotTeredo::Short { needed });
     let mut at = 0;
     let mut auth = false;
     let mut origin = None;
-    if be16(payload, 0) == Some(0x0001) {
+    if payload.starts_with(&[0, 1]) {
         // Authentication: indicator, id-len, au-len, client id, auth value, nonce(8), confirmation(1).
-        let id_len = usize::from(*payload.get(2)?);
-        let au_len = usize::from(*payload.get(3)?);
-        at = 4 + id_len + au_len + 9;
+        let (Some(&id_len), Some(&au_len)) = (payload.get(2), payload.get(3)) else {
+            return short(4);
+        };
+        at = 4 + usize::from(id_len) + usize::from(au_len) + 9;
         auth = true;
     }
-    if be16(payload, at) == Some(0x0000) {
-        let port = !be16(payload, at + 2)?;
-        let mapped = ipv4(payload, at + 4)?;
-        origin = Some((Ipv4Addr::from(!u32::from(mapped)), port));
+    // Origin indication: 0x0000, then port and IPv4 address, both inverted.
+    let rest = payload.get(at..).unwrap_or_default();
+    if rest == [0] {
+        return short(at + 8);
+    }
+    if rest.starts_with(&[0, 0]) {
+        let (Some(port), Some(mapped)) = (be16(payload, at + 2), ipv4(payload, at + 4)) else {
+            return short(at + 8);
+        };
+        origin = Some((Ipv4Addr::from(!u32::from(mapped)), !port));
         at += 8;
     }
-    let version = payload.get(at)? >> 4;
-    (version == 6 && payload.len() >= at + 40).then_some(TeredoHeader {
-        sport,
-        dport,
-        auth,
-        origin,
-        ipv6_at: at,
-    })
+    match payload.get(at).map(|b| b >> 4) {
+        Some(6) if payload.len() >= at + 40 => Ok(TeredoHeader {
+            sport,
+            dport,
+            auth,
+            origin,
+            ipv6_at: at,
+        }),
+        Some(6) | None => short(at + 40),
+        Some(_) => Err(NotTeredo::Other),
+    }
 }
 
 /// Where an IP packet starts in a GTP-U T-PDU payload.
@@ -199,9 +221,17 @@ mod tests {
         assert_eq!(t.origin, Some((Ipv4Addr::new(192, 0, 2, 45), 40000)));
         assert_eq!(t.ipv6_at, 21);
         for len in 0..p.len() {
-            assert_eq!(teredo(3544, 1025, &p[..len]), None, "{len}");
+            let cut = teredo(3544, 1025, &p[..len]);
+            assert!(
+                matches!(cut, Err(NotTeredo::Short { needed }) if needed > len),
+                "{len}: {cut:?}"
+            );
         }
-        assert_eq!(teredo(53, 1025, &p), None);
+        assert_eq!(teredo(53, 1025, &p), Err(NotTeredo::Other));
+        let mut not_ipv6 = ipv6_header();
+        not_ipv6[0] = 0x45;
+        assert_eq!(teredo(3544, 1025, &not_ipv6), Err(NotTeredo::Other));
+        assert_eq!(teredo(3544, 1025, &[0, 7, 0, 0]), Err(NotTeredo::Other));
     }
 
     #[test]

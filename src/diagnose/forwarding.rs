@@ -325,7 +325,7 @@ pub fn no_route_at_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
 /// The same packet seen again and again in one capture with a falling hop limit.
 pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     for flow in a.flows {
-        for (_, detail) in a.probes(flow).take(16) {
+        for (probe, detail) in a.probes(flow).take(16) {
             let Some(detail) = detail else { continue };
             let mut by_capture: BTreeMap<u16, Vec<&Sighting>> = BTreeMap::new();
             for s in detail.requests.iter().filter(|s| s.outer.is_none()) {
@@ -380,7 +380,7 @@ pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                 ),
             };
             let first = looped[0].hop_limit;
-            let last = looped[looped.len() - 1].hop_limit;
+            let last = probe.lowest_hop_limit;
             let between = if nodes.is_empty() {
                 macs.iter()
                     .map(|m| MacAddr(*m).to_string())
@@ -415,10 +415,9 @@ pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                 severity: Severity::Error,
                 node,
                 summary: format!(
-                    "The request to {} circles between {between}: capture `{}` shows it {} times with the hop limit falling from {first} to {last}{}.",
+                    "The request to {} circles between {between}: the captures show it {} times with the hop limit falling from {first} to {last}{}.",
                     flow.key.dst,
-                    a.label(looped[0].capture),
-                    looped.len(),
+                    probe.request_sightings,
                     if time_exceeded.is_some() { ", until Time Exceeded" } else { "" }
                 ),
                 evidence,

@@ -45,7 +45,7 @@ pub fn source_mismatch(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             severity: Severity::Error,
             node: format!("station {embedded} / path to {}", a.router_name()),
             summary: format!(
-                "Protocol 41 from {inner} arrives with outer source {outer_src} instead of {embedded}: \
+                "Protocol 41 from the station {embedded} ({inner}) arrives with outer source {outer_src} instead of {embedded}: \
                  something translates addresses (NAT) between the station and the router, and the router drops \
                  such packets (RFC 5214 source check)."
             ),

@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use rustc_hash::FxHashMap;
+use super::FastMap;
 
 use super::observe::{Observation, Outer, RaContent, What};
 use crate::decode::addr::isatap_ipv4;
@@ -101,10 +101,10 @@ pub struct Facts {
     pub tunnel_errors: Vec<TunnelErrorSeen>,
     pub source_mismatches: Vec<SourceMismatch>,
     /// Protocol-41 (and other IPv4-carried tunnel) traffic by (outer src, outer dst).
-    pub tunnels: FxHashMap<(IpAddr, IpAddr), TunnelPair>,
+    pub tunnels: FastMap<(IpAddr, IpAddr), TunnelPair>,
     /// /64 prefixes of addresses seen on MAC-less (IP-HTTPS, tunnel)
     /// interfaces, by capture, with how many packets carried each.
-    pub raw_link_prefixes: FxHashMap<u16, FxHashMap<Ipv6Addr, u64>>,
+    pub raw_link_prefixes: FastMap<u16, FastMap<Ipv6Addr, u64>>,
     /// Counts of facts not kept because a list was full.
     pub dropped: u64,
 }

@@ -12,6 +12,10 @@ pub mod summary;
 pub mod table;
 
 pub use facts::Facts;
+
+/// Hash map for the hot tables: foldhash (fast, well mixed) with a fixed seed
+/// so that iteration order, and therefore report order, is repeatable.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 pub use observe::{Observation, observe};
 pub use summary::{FlowKind, FlowSummary, Verdict, summarize};
 pub use table::{Limits, ProbeTable, Protocol};

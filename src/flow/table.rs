@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
+use super::FastMap;
 
 use super::observe::{LinkFacts, Observation, Outer, What};
 use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
@@ -91,6 +91,9 @@ pub struct Probe {
     pub n: u32,
     /// Highest hop limit the request was seen with: nearest to the prober.
     pub sent_hop_limit: u8,
+    /// Lowest hop limit the request was seen with, and how often it was seen.
+    pub lowest_hop_limit: u8,
+    pub request_sightings: u32,
     /// Capture, frame and time of that sighting.
     pub sent_at: Option<(u16, i64)>,
     /// Time of the first reply seen in the capture of `sent_at`.
@@ -153,9 +156,9 @@ impl Evictions {
 pub struct ProbeTable {
     limits: Limits,
     pub flows: Vec<Flow>,
-    flow_index: FxHashMap<FlowKey, u32>,
+    flow_index: FastMap<FlowKey, u32>,
     pub probes: Vec<Probe>,
-    probe_index: FxHashMap<u64, u32>,
+    probe_index: FastMap<u64, u32>,
     pub details: Vec<ProbeDetail>,
     pub evicted: Evictions,
 }
@@ -305,6 +308,8 @@ impl ProbeTable {
             flow,
             n,
             sent_hop_limit: 0,
+            lowest_hop_limit: u8::MAX,
+            request_sightings: 0,
             sent_at: None,
             reply_at: None,
             replies: 0,
@@ -322,6 +327,8 @@ impl ProbeTable {
         let detail = probe.detail.map(|d| &mut self.details[d as usize]);
         let kept = match role {
             Role::Request => {
+                probe.request_sightings += 1;
+                probe.lowest_hop_limit = probe.lowest_hop_limit.min(seen.hop_limit);
                 let nearer = seen.hop_limit > probe.sent_hop_limit || probe.sent_at.is_none();
                 if nearer {
                     probe.sent_hop_limit = seen.hop_limit;
