@@ -52,7 +52,8 @@ fn essence(r: &Report) -> Value {
             "node": f.node,
             "flows": f.flows,
             "evidence": f.evidence.iter().map(|e| format!("{}#{}", e.capture, e.frame)).collect::<Vec<_>>(),
-            "fix": f.fix,
+            // Paths in fixes relative to the checkout, wherever it is.
+            "fix": f.fix.replace(&format!("{}/", root().display()), ""),
         })).collect::<Vec<_>>(),
         "flows": r.flows.iter().map(|f| json!({
             "id": f.id,

@@ -198,15 +198,18 @@ pub fn neighbor_unreachable(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         let asker = solicitor.get(&target).copied();
         // The router solicits next hops; an unknown solicitor seen in the
         // router's own capture (and not a DA node) is taken to be the router.
-        let node = match asker {
-            Some((s, _)) if a.is_router_address(&s) => a.router_name(),
+        // It is named by name (the node to fix); the summary says which
+        // address it solicited from (a router resolving the next hop of a
+        // forwarded packet solicits from its link-local address).
+        let (node, who) = match asker {
+            Some((s, _)) if a.is_router_address(&s) => (a.router_name(), a.router_name()),
             Some((IpAddr::V6(s), c))
                 if a.is_router_capture(c) && a.topology.node_by_address(&s).is_none() =>
             {
-                format!("{} ({s})", a.router_name())
+                (a.router_name(), format!("{} ({s})", a.router_name()))
             }
-            Some((s, _)) => a.describe(&s),
-            None => a.router_name(),
+            Some((s, _)) => (a.describe(&s), a.describe(&s)),
+            None => (a.router_name(), a.router_name()),
         };
         let mut flows = Vec::new();
         let mut owners: Vec<&DaNode> = Vec::new();
@@ -222,7 +225,7 @@ pub fn neighbor_unreachable(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         let (summary, fix) = match a.topology.node_by_address(&target) {
             Some(down) => (
                 format!(
-                    "{} ({target}) never answers the Neighbor Solicitations of {node}: the DA node is down or not on the VLAN, so everything routed through it is lost.",
+                    "{} ({target}) never answers the Neighbor Solicitations of {who}: the DA node is down or not on the VLAN, so everything routed through it is lost.",
                     down.name
                 ),
                 format!(
@@ -244,7 +247,7 @@ pub fn neighbor_unreachable(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                 };
                 (
                     format!(
-                        "{node} resolves the next hop {target}, which no node answers: the route's nexthop is mistyped{}.",
+                        "{who} resolves the next hop {target}, which no node answers: the route's nexthop is mistyped{}.",
                         match owners.as_slice() {
                             [owner] => format!(" (it should be {} {})", owner.name, owner.ipv6),
                             _ => String::new(),

@@ -146,6 +146,45 @@ pub fn udp6(
     }
 }
 
+/// The packet split into fragments (RFC 8200 §4.5) no larger than `mtu`, as
+/// a source host sends it once it has learned that path MTU.
+pub fn fragments(p: &V6, mtu: usize, id: u32) -> Vec<V6> {
+    // Each fragment but the last carries a multiple of 8 bytes.
+    let room = (mtu - 40 - 8) & !7;
+    let chunks: Vec<&[u8]> = p.payload.chunks(room).collect();
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let more = u16::from(i + 1 < chunks.len());
+            let offset = ((i * room) as u16) | more;
+            let mut f = vec![p.next_header, 0];
+            f.extend_from_slice(&offset.to_be_bytes());
+            f.extend_from_slice(&id.to_be_bytes());
+            f.extend_from_slice(chunk);
+            V6 {
+                next_header: 44,
+                payload: f,
+                ..p.clone()
+            }
+        })
+        .collect()
+}
+
+/// The link-local address a stack derives from a MAC (modified EUI-64).
+pub fn link_local(mac: Mac) -> Ipv6Addr {
+    Ipv6Addr::new(
+        0xfe80,
+        0,
+        0,
+        0,
+        u16::from_be_bytes([mac[0] ^ 0x02, mac[1]]),
+        u16::from_be_bytes([mac[2], 0xff]),
+        u16::from_be_bytes([0xfe, mac[3]]),
+        u16::from_be_bytes([mac[4], mac[5]]),
+    )
+}
+
 /// An IPv4 packet with a valid header checksum (DF set, as Windows sends).
 pub fn ipv4(
     src: Ipv4Addr,
@@ -295,5 +334,33 @@ mod tests {
             solicited_node(&"fd9c:30c:2da4:111::25".parse().unwrap()).0,
             "ff02::1:ff00:25".parse::<Ipv6Addr>().unwrap()
         );
+        assert_eq!(
+            link_local([0x00, 0x15, 0x5d, 0x11, 0x00, 0x31]),
+            "fe80::215:5dff:fe11:31".parse::<Ipv6Addr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn fragments_fit_the_mtu_and_reassemble() {
+        let src: Ipv6Addr = "fd9c:30c:2da4:1::5efe:ac10:1032".parse().unwrap();
+        let dst: Ipv6Addr = "fd9c:30c:2da4:1000::7".parse().unwrap();
+        let big = echo6(src, dst, 128, false, 1, 9, &[0x61; 1300]);
+        let frags = fragments(&big, 1280, 0x1234_5678);
+        assert_eq!(frags.len(), 2);
+        assert!(frags.iter().all(|f| f.bytes().len() <= 1280));
+        let mut whole = Vec::new();
+        for (i, f) in frags.iter().enumerate() {
+            let off = u16::from_be_bytes([f.payload[2], f.payload[3]]);
+            assert_eq!(usize::from(off & !7), whole.len());
+            assert_eq!(off & 1 == 1, i == 0);
+            whole.extend_from_slice(&f.payload[8..]);
+        }
+        assert_eq!(whole, big.payload);
+        let first = frags[0].bytes();
+        let d = decode_bytes(101, &first);
+        let Transport::Icmpv6(m) = d.transport else {
+            panic!("{d:?}")
+        };
+        assert!(matches!(m.message, Icmpv6Message::EchoRequest(e) if e.seq == 9));
     }
 }

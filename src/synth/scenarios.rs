@@ -12,8 +12,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::packet::{
-    V6, echo6, error6, ethernet, icmpv4, icmpv6, ipv4, lladdr_option, mtu_option, prefix_option,
-    route_option, solicited_node, udp6,
+    V6, echo6, error6, ethernet, fragments, icmpv4, icmpv6, ipv4, link_local, lladdr_option,
+    mtu_option, prefix_option, route_option, solicited_node, udp6,
 };
 use super::world::World;
 use crate::decode::Mac;
@@ -233,7 +233,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "packet-too-big",
-            description: "Pings of 1300 bytes exceed DAV01's 1280-byte IP-HTTPS MTU; DAV01 answers Packet Too Big.",
+            description: "Pings of 1300 bytes exceed DAV01's 1280-byte IP-HTTPS MTU; DAV01 answers Packet Too Big to the first, the station fragments the others and they are answered.",
             expected: &["packet-too-big"],
             build: packet_too_big,
         },
@@ -400,7 +400,13 @@ impl Sim {
         );
     }
 
-    /// Neighbor Solicitation on the VLAN, answered when `answer` is the target's MAC.
+    /// Neighbor Solicitation on the VLAN from `asker` (source address, MAC),
+    /// answered when `answer` is the target's MAC.
+    ///
+    /// Which source: a node resolving the next hop of a packet it forwards
+    /// solicits from its link-local address (see [`link_local`]); only a
+    /// packet it sends itself from a global address makes that the source
+    /// (RFC 4861 §7.2.2, and what the Linux stacks of the namespace lab do).
     fn resolve(&mut self, t: i64, asker: (Ipv6Addr, Mac), target: Ipv6Addr, answer: Option<Mac>) {
         let (group, group_mac) = solicited_node(&target);
         let mut body = vec![0; 4];
@@ -417,61 +423,46 @@ impl Sim {
         self.vlan(t + 300 * US, &na, mac, asker.1, None);
     }
 
-    /// The router learns a DA node's MAC.
+    /// The router learns a DA node's MAC to forward a station's request.
     fn router_resolves(&mut self, t: i64, node: usize) {
         let n = self.d.nodes[node];
-        self.resolve(
-            t,
-            (self.d.router_lan, self.d.router_lan_mac),
-            n.ipv6,
-            Some(n.mac),
-        );
+        let router = self.router_ll();
+        self.resolve(t, router, n.ipv6, Some(n.mac));
     }
 
-    /// Client traffic on each captured node's IP-HTTPS side (a DNS query to
-    /// the DC and its answer), as there always is on a busy DA node.
+    /// The router's link-local address and MAC on the server VLAN: the
+    /// source of its solicitations for forwarded packets.
+    fn router_ll(&self) -> (Ipv6Addr, Mac) {
+        (link_local(self.d.router_lan_mac), self.d.router_lan_mac)
+    }
+
+    /// Client traffic on each captured node, as there always is on a busy DA
+    /// node: the client asks the node's DNS64 (its address in the client
+    /// prefix, over IP-HTTPS); the node asks the DC itself, from its own LAN
+    /// address (so it solicits the DC from that address), and answers.
     fn client_background(&mut self, t: i64) {
         for i in 0..2 {
             let n = self.d.nodes[i];
-            let dc = self.d.dc;
+            let (dc, dc_mac) = (self.d.dc, self.d.dc_mac);
+            let p = n.prefix.segments();
+            let dns64 = Ipv6Addr::new(p[0], p[1], p[2], p[3], 0, 0, 0, 1);
+            let at = t + i as i64 * 40 * MS;
             self.resolve(
                 t - S + i as i64 * 10 * MS,
                 (n.ipv6, n.mac),
                 dc,
-                Some(self.d.dc_mac),
+                Some(dc_mac),
             );
-            let q = udp6(
-                n.client,
-                self.d.dc,
-                128,
-                51_000 + i as u16,
-                53,
-                &[0x12, 0x34, 1, 0, 0, 1],
-            );
-            self.iphttps(t + i as i64 * 40 * MS, i, &q);
-            self.vlan(
-                t + i as i64 * 40 * MS + 200 * US,
-                &q.forwarded(),
-                n.mac,
-                self.d.dc_mac,
-                None,
-            );
-            let a = udp6(
-                self.d.dc,
-                n.client,
-                128,
-                53,
-                51_000 + i as u16,
-                &[0x12, 0x34, 0x81, 0x80, 0, 1],
-            );
-            self.vlan(
-                t + i as i64 * 40 * MS + 900 * US,
-                &a,
-                self.d.dc_mac,
-                n.mac,
-                None,
-            );
-            self.iphttps(t + i as i64 * 40 * MS + 1100 * US, i, &a.forwarded());
+            let ask = [0x12, 0x34, 1, 0, 0, 1];
+            let answer = [0x12, 0x34, 0x81, 0x80, 0, 1];
+            let q = udp6(n.client, dns64, 128, 51_000 + i as u16, 53, &ask);
+            self.iphttps(at, i, &q);
+            let q2 = udp6(n.ipv6, dc, 128, 52_000 + i as u16, 53, &ask);
+            self.vlan(at + 200 * US, &q2, n.mac, dc_mac, None);
+            let a2 = udp6(dc, n.ipv6, 128, 53, 52_000 + i as u16, &answer);
+            self.vlan(at + 900 * US, &a2, dc_mac, n.mac, None);
+            let a = udp6(dns64, n.client, 128, 53, 51_000 + i as u16, &answer);
+            self.iphttps(at + 1100 * US, i, &a);
         }
     }
 
@@ -759,7 +750,7 @@ fn neighbor_unreachable() -> World {
         let req = s.ping(seq, client, false, 128);
         s.up(t, &req);
         for n in 0..3 {
-            s.resolve(t + MS + n * S, (d.router_lan, d.router_lan_mac), typo, None);
+            s.resolve(t + MS + n * S, s.router_ll(), typo, None);
         }
         let du = error6(d.router_isatap, d.station_isatap, 128, 1, 3, 0, &req);
         s.down(t + 3 * S + 2 * MS, &du);
@@ -803,7 +794,13 @@ fn return_via_wrong_node() -> World {
     s.router_resolves(T0 + S, 0);
     let d = s.d;
     let (n1, n2) = (d.nodes[0], d.nodes[1]);
-    s.resolve(T0 + 1500 * MS, (n1.ipv6, n1.mac), n2.ipv6, Some(n2.mac));
+    // DAV01 resolves DAV02 to forward its client's reply: from its link-local address.
+    s.resolve(
+        T0 + 1500 * MS,
+        (link_local(n1.mac), n1.mac),
+        n2.ipv6,
+        Some(n2.mac),
+    );
     for (i, seq) in (141..145).enumerate() {
         let t = T0 + 2 * S + i as i64 * 4 * S;
         let (at, _) = s.request_to_client(t, &s.ping(seq, n1.client, false, 128), 0);
@@ -892,9 +889,10 @@ fn routing_loop() -> World {
     s.router_resolves(T0 + S, 0);
     let d = s.d;
     let n = d.nodes[0];
+    // DAV01 resolves the router to forward the request back: from its link-local address.
     s.resolve(
         T0 + 1500 * MS,
-        (n.ipv6, n.mac),
+        (link_local(n.mac), n.mac),
         d.router_lan,
         Some(d.router_lan_mac),
     );
@@ -968,12 +966,32 @@ fn packet_too_big() -> World {
     for (i, seq) in (201..205).enumerate() {
         let t = T0 + 2 * S + i as i64 * 4 * S;
         let req = echo6(d.station_isatap, n.client, 128, false, 1, seq, &big);
-        s.up(t, &req);
-        let at_node = req.forwarded();
-        s.vlan(t + 500 * US, &at_node, d.router_lan_mac, n.mac, None);
-        // 1348 bytes do not fit DAV01's 1280-byte IP-HTTPS interface.
-        let ptb = error6(n.ipv6, d.station_isatap, 128, 2, 0, 1280, &at_node);
-        s.back_to_station(t + 800 * US, &ptb, 0, true);
+        if i == 0 {
+            s.up(t, &req);
+            let at_node = req.forwarded();
+            s.vlan(t + 500 * US, &at_node, d.router_lan_mac, n.mac, None);
+            // 1348 bytes do not fit DAV01's 1280-byte IP-HTTPS interface.
+            let ptb = error6(n.ipv6, d.station_isatap, 128, 2, 0, 1280, &at_node);
+            s.back_to_station(t + 800 * US, &ptb, 0, true);
+            continue;
+        }
+        // The station has learned the path MTU (RFC 8201): it fragments the
+        // next requests, and the client, behind the same 1280-byte link,
+        // fragments its replies.
+        let mut arrived = t;
+        for (k, f) in fragments(&req, 1280, 0x5a00 + u32::from(seq))
+            .iter()
+            .enumerate()
+        {
+            arrived = s.request_to_client(t + k as i64 * 20 * US, f, 0).0;
+        }
+        let reply = echo6(n.client, d.station_isatap, 128, true, 1, seq, &big);
+        for (k, f) in fragments(&reply, 1280, 0x7c00 + u32::from(seq))
+            .iter()
+            .enumerate()
+        {
+            s.back_to_station(arrived + 100 * US + k as i64 * 20 * US, f, 0, false);
+        }
     }
     s.w
 }
