@@ -23,7 +23,9 @@ pub fn packet_too_big(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             }
         }
         let Some(e) = first else { continue };
-        let failing = flow.answered < flow.probes;
+        // Path-MTU discovery works when the probes after the first Packet Too
+        // Big get through (the station fragments or shrinks them).
+        let failing = flow.answered == 0;
         out.push(Finding {
             kind: Kind::PacketTooBig,
             severity: if failing { Severity::Error } else { Severity::Warning },
@@ -34,9 +36,9 @@ pub fn packet_too_big(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                 flow.key.dst,
                 e.param,
                 if failing {
-                    ", and the larger requests are never answered: send smaller packets or let path-MTU discovery work."
+                    ", and none of the requests is answered: send smaller packets or let path-MTU discovery work."
                 } else {
-                    "; the station adapts (path-MTU discovery works)."
+                    "; the station adapts and later requests are answered (path-MTU discovery works)."
                 }
             ),
             evidence,
