@@ -52,7 +52,16 @@ impl TsResolution {
         }
     }
 
+    #[inline]
     pub(super) fn to_ns(self, units: u64) -> i64 {
+        // The common resolutions without 128-bit arithmetic.
+        match self {
+            TsResolution::Decimal(9) => return i64::try_from(units).unwrap_or(i64::MAX),
+            TsResolution::Decimal(6) if units < u64::MAX / 1000 => {
+                return i64::try_from(units * 1000).unwrap_or(i64::MAX);
+            }
+            _ => {}
+        }
         let ns: u128 = match self {
             TsResolution::Decimal(n) if n <= 9 => units as u128 * 10u128.pow(u32::from(9 - n)),
             TsResolution::Decimal(n) => units as u128 / 10u128.pow(u32::from(n.min(38) - 9)),
@@ -169,7 +178,7 @@ impl CaptureFile {
     /// `on_frame` runs on the caller's. A file is walked once.
     pub fn for_each_frame(&mut self, mut on_frame: impl FnMut(&Frame<'_>)) -> FileSummary {
         let no_stage = |_: &Frame<'_>, _: &mut Vec<()>| {};
-        let (summary, _) = self.walk(no_stage, |batch| {
+        let (summary, _) = self.walk(no_stage, true, |batch| {
             for p in &batch.frames {
                 on_frame(&batch.frame(p));
             }
@@ -187,14 +196,21 @@ impl CaptureFile {
         S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
         C: FnMut(T),
     {
-        self.walk(stage, |batch| {
+        self.walk(stage, false, |batch| {
             for item in batch.out.drain(..) {
                 consume(item);
             }
         })
     }
 
-    fn walk<T, S>(&mut self, stage: S, mut on_batch: impl FnMut(&mut Batch<T>)) -> (FileSummary, S)
+    /// Walks the file; `keep_frames`: the caller reads the frames of each
+    /// batch (otherwise only the stage's results).
+    fn walk<T, S>(
+        &mut self,
+        stage: S,
+        keep_frames: bool,
+        mut on_batch: impl FnMut(&mut Batch<T>),
+    ) -> (FileSummary, S)
     where
         T: Send,
         S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
@@ -209,8 +225,15 @@ impl CaptureFile {
         let (framer, damage, stage) = std::thread::scope(|s| {
             let reading = s.spawn(move || {
                 let mut stage = stage;
-                let (framer, damage) =
-                    read_batches(reader, framer, offset, &mut stage, full_tx, free_rx);
+                let (framer, damage) = read_batches(
+                    reader,
+                    framer,
+                    offset,
+                    &mut stage,
+                    keep_frames,
+                    full_tx,
+                    free_rx,
+                );
                 (framer, damage, stage)
             });
             for mut batch in full_rx {
@@ -357,15 +380,21 @@ struct Batch<T> {
 
 impl<T> Batch<T> {
     fn frame(&self, p: &framing::Packet) -> Frame<'_> {
-        Frame {
-            index: p.index,
-            ts_ns: p.ts_ns,
-            link_type: p.link_type,
-            interface: p.interface,
-            orig_len: p.orig_len,
-            bytes: &self.data[p.data.clone()],
-            comment: p.comment.clone().map(|c| &self.data[c]),
-        }
+        frame_in(&self.data, p)
+    }
+}
+
+/// The frame a packet record of `data` holds.
+#[inline]
+fn frame_in<'a>(data: &'a [u8], p: &framing::Packet) -> Frame<'a> {
+    Frame {
+        index: p.index,
+        ts_ns: p.ts_ns,
+        link_type: p.link_type,
+        interface: p.interface,
+        orig_len: p.orig_len,
+        bytes: &data[p.data.clone()],
+        comment: p.comment.clone().map(|c| &data[c]),
     }
 }
 
@@ -376,6 +405,7 @@ fn read_batches<T, S>(
     mut framer: Framer,
     mut offset: u64,
     stage: &mut S,
+    keep_frames: bool,
     full: SyncSender<Batch<T>>,
     free: Receiver<Batch<T>>,
 ) -> (Framer, Option<Damage>)
@@ -404,6 +434,7 @@ where
             },
         };
         batch.frames.clear();
+        batch.out.clear();
         let wanted = need.max(carry.len() + 1).max(BATCH_BYTES);
         if batch.data.len() < wanted {
             batch.data.resize(wanted, 0);
@@ -436,7 +467,11 @@ where
                 Step::Packet(mut p, len) => {
                     p.data = p.data.start + pos..p.data.end + pos;
                     p.comment = p.comment.map(|c| c.start + pos..c.end + pos);
-                    batch.frames.push(p);
+                    if keep_frames {
+                        batch.frames.push(p);
+                    } else {
+                        stage(&frame_in(&batch.data, &p), &mut batch.out);
+                    }
                     pos += len;
                 }
                 Step::Other(len) => pos += len,
@@ -454,12 +489,6 @@ where
                 }
             }
         }
-        batch.out.clear();
-        let mut out = std::mem::take(&mut batch.out);
-        for p in &batch.frames {
-            stage(&batch.frame(p), &mut out);
-        }
-        batch.out = out;
         let record_offset = offset + pos as u64;
         carry.clear();
         carry.extend_from_slice(&batch.data[pos..filled]);

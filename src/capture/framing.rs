@@ -285,6 +285,9 @@ impl Framer {
     }
 
     fn pcapng_block(&mut self, data: &[u8]) -> Step {
+        if let Some(step) = self.plain_enhanced_packet(data) {
+            return step;
+        }
         if data.len() < 12 {
             return Step::Need(12);
         }
@@ -421,6 +424,39 @@ impl Framer {
             }
             _ => Step::Other(len),
         }
+    }
+
+    #[inline]
+    /// Nearly every block of a capture: an enhanced packet block without
+    /// options, in the section's byte order, whole and well-formed. Anything
+    /// else (`None`) takes the general path, which checks everything.
+    fn plain_enhanced_packet(&mut self, data: &[u8]) -> Option<Step> {
+        let h = data.first_chunk::<28>()?;
+        let be = self.big_endian;
+        let rd = |at: usize| {
+            let v = [h[at], h[at + 1], h[at + 2], h[at + 3]];
+            if be {
+                u32::from_be_bytes(v)
+            } else {
+                u32::from_le_bytes(v)
+            }
+        };
+        if rd(0) != EPB {
+            return None;
+        }
+        let len = rd(4) as usize;
+        let caplen = rd(20) as usize;
+        if len != 32 + caplen.div_ceil(4) * 4
+            || len > data.len()
+            || u32_at(data, len - 4, be) as usize != len
+        {
+            return None;
+        }
+        let interface = rd(8);
+        let units = (u64::from(rd(12)) << 32) | u64::from(rd(16));
+        let ts = self.ts_of(interface, units);
+        let packet = self.packet(interface, ts, rd(24), 28..28 + caplen, None);
+        Some(Step::Packet(packet, len))
     }
 
     #[inline]

@@ -186,6 +186,9 @@ pub struct ProbeTable {
     flow_index: FastMap<FlowKey, u32>,
     pub probes: Vec<Probe>,
     probe_index: FastMap<u64, u32>,
+    /// The last probe looked up: a reply or a second sighting usually follows
+    /// its request closely, so most lookups are answered here without hashing.
+    recent: Option<(FlowKey, u32, usize)>,
     pub details: Vec<ProbeDetail>,
     pub evicted: Evictions,
 }
@@ -306,6 +309,24 @@ impl ProbeTable {
     /// The probe for (flow, n), created on first sight (also for a reply or
     /// error whose request was not captured).
     fn probe(&mut self, key: FlowKey, n: u32, hop_limit: u8) -> Option<usize> {
+        if let Some((k, last_n, p)) = self.recent
+            && last_n == n
+            && k == key
+        {
+            if hop_limit <= TRACEROUTE_MAX_HOPS {
+                let flow = self.probes[p].flow as usize;
+                self.flows[flow].traceroute = true;
+            }
+            return Some(p);
+        }
+        let found = self.lookup(key, n, hop_limit);
+        if let Some(p) = found {
+            self.recent = Some((key, n, p));
+        }
+        found
+    }
+
+    fn lookup(&mut self, key: FlowKey, n: u32, hop_limit: u8) -> Option<usize> {
         let flow = match self.flow_index.get(&key) {
             Some(&f) => f,
             None => {
