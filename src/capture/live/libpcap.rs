@@ -3,19 +3,30 @@
 //!
 //! Guarantees: frames carry libpcap's nanosecond timestamps and original
 //! lengths; libpcap's error texts are turned into the same [`LiveError`]s as
-//! the default backend (permission, no such interface, interface down).
+//! the default backend (permission, no such interface, interface down); a
+//! read never blocks for long, so the capture thread always stops when asked.
 
 use pcap::{Active, Capture, Device, Precision};
 
-use super::{FrameSource, LiveError, LiveFrame, OpenOptions, POLL_INTERVAL, SNAPLEN};
+use std::time::{Duration, Instant};
+
+use super::{FrameSource, LiveError, LiveFrame, OpenOptions, POLL_INTERVAL, SNAPLEN, admin_up};
 
 /// Kernel buffer asked for: absorbs bursts while the analysis runs.
 const BUFFER: i32 = 8 << 20;
+/// How often an idle capture checks that the interface is still up: libpcap
+/// reports an interface that is gone, not one that was set down.
+const STATE_EVERY: Duration = Duration::from_millis(500);
+/// The pause when no frame is waiting. The capture is non-blocking: in
+/// blocking mode libpcap keeps polling inside pcap_next_ex while the
+/// interface is down, and the thread could not be stopped.
+const IDLE: Duration = Duration::from_millis(5);
 
 pub struct Libpcap {
     iface: String,
     link_type: u32,
     capture: Capture<Active>,
+    checked: Instant,
 }
 
 impl Libpcap {
@@ -36,6 +47,7 @@ impl Libpcap {
             .immediate_mode(true)
             .precision(Precision::Nano)
             .open()
+            .and_then(Capture::setnonblock)
             .map_err(|e| open_error(iface, &e.to_string()))?;
         if let Some(filter) = &options.filter {
             capture
@@ -50,6 +62,7 @@ impl Libpcap {
             iface: iface.to_owned(),
             link_type,
             capture,
+            checked: Instant::now(),
         })
     }
 }
@@ -79,7 +92,19 @@ impl FrameSource for Libpcap {
                     bytes: packet.data.to_vec(),
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(None),
+            Err(pcap::Error::TimeoutExpired) => {
+                std::thread::sleep(IDLE);
+                if self.checked.elapsed() >= STATE_EVERY {
+                    self.checked = Instant::now();
+                    if admin_up(&self.iface) == Some(false) {
+                        return Err(LiveError::WentDown {
+                            iface: self.iface.clone(),
+                            reason: "it was set administratively down".into(),
+                        });
+                    }
+                }
+                Ok(None)
+            }
             Err(e) => Err(run_error(&self.iface, &e.to_string())),
         }
     }

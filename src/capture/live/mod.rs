@@ -267,11 +267,18 @@ impl Capturer {
         self.stop.store(true, Ordering::Relaxed);
     }
 
-    /// Waits for the thread to end (after [`Self::stop`], or once the source
-    /// failed, or once the receiver was dropped).
-    pub fn join(mut self) {
+    /// Stops the thread and waits for it to end, at most `limit`: a thread
+    /// stuck in the capture library is left behind rather than hang the run.
+    pub fn join(mut self, limit: Duration) {
         self.stop();
-        if let Some(t) = self.thread.take() {
+        let Some(t) = self.thread.take() else {
+            return;
+        };
+        let started = Instant::now();
+        while !t.is_finished() && started.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if t.is_finished() {
             let _ = t.join();
         }
     }
@@ -281,6 +288,19 @@ impl Drop for Capturer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// Whether the interface is administratively up, from Linux's sysfs (`None`:
+/// cannot tell, e.g. on another system).
+#[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
+pub(crate) fn admin_up(iface: &str) -> Option<bool> {
+    const IFF_UP: u32 = 0x1;
+    if iface.is_empty() || iface.contains('/') || iface == "." || iface == ".." {
+        return None;
+    }
+    let flags = std::fs::read_to_string(format!("/sys/class/net/{iface}/flags")).ok()?;
+    let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).ok()?;
+    Some(flags & IFF_UP != 0)
 }
 
 /// The LINKTYPE_* of frames read raw from a Linux interface of ARPHRD type
@@ -360,7 +380,7 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!(capturer.kernel_drops(), Some(7));
         assert_eq!(capturer.link_type(), LINKTYPE_RAW);
-        capturer.join();
+        capturer.join(Duration::from_secs(1));
     }
 
     #[test]
@@ -369,7 +389,16 @@ mod tests {
         let (capturer, mut rx) = Capturer::start(Box::new(source), 4).unwrap();
         capturer.stop();
         assert!(rx.blocking_recv().is_none(), "channel closes after stop");
-        capturer.join();
+        capturer.join(Duration::from_secs(1));
+    }
+
+    #[test]
+    fn loopback_is_up_and_odd_names_are_unknown() {
+        if cfg!(target_os = "linux") && std::path::Path::new("/sys/class/net/lo").exists() {
+            assert_eq!(admin_up("lo"), Some(true));
+        }
+        assert_eq!(admin_up("../lo"), None);
+        assert_eq!(admin_up("no-such-interface0"), None);
     }
 
     #[test]
