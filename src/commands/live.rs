@@ -116,7 +116,7 @@ pub fn run(cfg: &LiveConfig, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let _ = err.flush();
     let mut session = Session::new(cfg, topology, link_type, writer);
     let failure = runtime.block_on(session.capture(&capturer, rx, out, err));
-    capturer.join(DRAIN_LIMIT);
+    session.kernel_drops = capturer.join(DRAIN_LIMIT).or(session.kernel_drops);
     session.finish(failure, out, err)
 }
 
@@ -427,14 +427,15 @@ impl<'a> Session<'a> {
     ) -> Result<Outcome, Error> {
         self.clear_status(err);
         let end_ns = now_ns();
-        let drops = self.kernel_drops.unwrap_or(0);
-        self.gathered.infos[0].kernel_drops = Some(drops);
+        // Unknown (the backend could not read the counter) stays unknown.
+        self.gathered.infos[0].kernel_drops = self.kernel_drops;
         let mut failure = failure;
         if let Some(mut saver) = self.saver.take() {
-            let saved = saver
-                .writer
-                .write_drops(0, end_ns, drops)
-                .and_then(|()| saver.writer.flush());
+            let saved = match self.kernel_drops {
+                Some(drops) => saver.writer.write_drops(0, end_ns, drops),
+                None => Ok(()),
+            }
+            .and_then(|()| saver.writer.flush());
             if let Err(e) = saved
                 && failure.is_none()
             {

@@ -269,10 +269,11 @@ impl Capturer {
 
     /// Stops the thread and waits for it to end, at most `limit`: a thread
     /// stuck in the capture library is left behind rather than hang the run.
-    pub fn join(mut self, limit: Duration) {
+    /// Returns the kernel drops as last read (at the thread's end).
+    pub fn join(mut self, limit: Duration) -> Option<u64> {
         self.stop();
         let Some(t) = self.thread.take() else {
-            return;
+            return self.kernel_drops();
         };
         let started = Instant::now();
         while !t.is_finished() && started.elapsed() < limit {
@@ -281,6 +282,7 @@ impl Capturer {
         if t.is_finished() {
             let _ = t.join();
         }
+        self.kernel_drops()
     }
 }
 
