@@ -257,28 +257,30 @@ impl<'a> Session<'a> {
                 },
                 _ = tick.tick() => {
                     self.kernel_drops = capturer.kernel_drops();
-                    self.tick(out, err);
+                    if let Err(e) = self.tick(out, err) {
+                        break Some(Failure::Write(e));
+                    }
                 }
                 () = &mut deadline => break None,
                 () = &mut shutdown => break None,
             }
         };
-        // Take what the capture thread still holds: everything captured until
-        // the end was asked for is analysed (and saved).
+        // Take what the capture thread still holds: everything captured before
+        // the end is analysed (and saved, unless saving failed).
         capturer.stop();
         let drain = async {
+            let mut write_failure = None;
             while let Some(event) = rx.recv().await {
                 if let CaptureEvent::Frame(f) = event
-                    && failure.is_none()
                     && let Err(e) = self.take(&f)
                 {
-                    return Some(Failure::Write(e));
+                    write_failure.get_or_insert(e);
                 }
             }
-            None
+            write_failure
         };
         match tokio::time::timeout(DRAIN_LIMIT, drain).await {
-            Ok(Some(write_failure)) => Some(write_failure),
+            Ok(Some(e)) if failure.is_none() => Some(Failure::Write(e)),
             _ => failure,
         }
     }
@@ -314,12 +316,17 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Draws the conclusions if they can have changed, prints new findings,
-    /// redraws the status line.
-    fn tick(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
-        if let Some(saver) = &mut self.saver {
+    /// Flushes the saved capture, draws the conclusions if they can have
+    /// changed, prints new findings, redraws the status line. Fails only when
+    /// the capture file cannot be written.
+    fn tick(&mut self, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Error> {
+        if let Some(saver) = &mut self.saver
             // A capture cut short still leaves a readable file.
-            let _ = saver.writer.flush();
+            && let Err(e) = saver.writer.flush()
+        {
+            let e = saver.error(e);
+            self.saver = None;
+            return Err(e);
         }
         if Instant::now() >= self.next_conclusions {
             let started = Instant::now();
@@ -337,6 +344,7 @@ impl<'a> Session<'a> {
             self.next_conclusions = Instant::now() + started.elapsed() * 4;
         }
         self.draw_status(err);
+        Ok(())
     }
 
     /// Draws the conclusions as of `now_ns` − timeout, if they can have
