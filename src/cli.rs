@@ -2,9 +2,12 @@
 //! configurations. Raw arguments never leave this module: commands receive a
 //! resolved config whose paths, labels and formats are already checked.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
 
 use crate::error::Error;
 
@@ -33,6 +36,9 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Print the topology the captures show, as TOML that --topology accepts.
     Topology(TopologyArgs),
+    /// Capture on an interface and diagnose while the failure is reproduced.
+    #[command(after_help = LIVE_AFTER_HELP)]
+    Live(LiveArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +65,72 @@ pub struct AnalyzeArgs {
     /// Captures, one per vantage point: [LABEL=]PATH (`-` for stdin).
     #[arg(value_name = "CAPTURE", required = true)]
     pub captures: Vec<String>,
+}
+
+const LIVE_AFTER_HELP: &str = "\
+Capturing needs root or CAP_NET_RAW:
+  sudo setcap cap_net_raw,cap_net_admin=eip $(which isatap-trace)
+
+A probe counts as unanswered once --timeout has passed without an answer.
+Findings are printed the moment they are confirmed (text format), with a status
+line on stderr when it is a terminal; Ctrl-C or --duration ends the capture and
+prints the report. The kernel's drop count is in every report.
+
+Exit status: 0 no error finding, 1 at least one error finding, 2 the capture
+could not start or the interface went down (the report of what was seen is
+still printed).";
+
+#[derive(Debug, clap::Args)]
+pub struct LiveArgs {
+    /// The interface to capture on (eth0, ens192, …).
+    #[arg(long, short = 'i', value_name = "IFACE")]
+    pub iface: String,
+    /// The deployment (router, DA nodes and their client prefixes) to check the traffic against.
+    #[arg(long, short = 't', value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+    /// Stop after SECS seconds (default: run until Ctrl-C).
+    #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
+    pub duration: Option<Duration>,
+    /// Seconds a probe may wait for its answer before it counts as unanswered.
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = seconds)]
+    pub timeout: Duration,
+    /// Save every captured frame as pcapng (before --host/--net filtering, so the
+    /// file is the faithful capture; `analyze FILE` gives the same findings).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Only analyse frames to or from ADDR in any IP layer: outer IPv4, the IPv6
+    /// inside protocol 41 or Teredo, or a packet an ICMP error quotes. Repeatable.
+    #[arg(long, value_name = "ADDR")]
+    pub host: Vec<IpAddr>,
+    /// Like --host, for every address in PREFIX (192.0.2.0/24, fd9c:30c:2da4:1000::/64). Repeatable.
+    #[arg(long, value_name = "PREFIX")]
+    pub net: Vec<IpNet>,
+    /// Report format (JSON and Markdown: the final report only).
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// A kernel BPF filter (libpcap syntax), applied before everything else.
+    /// It cannot see inside tunnels: prefer --host/--net.
+    #[cfg(feature = "libpcap")]
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+}
+
+/// Seconds as a duration: a finite, non-negative number (`2.5`).
+fn seconds(arg: &str) -> Result<Duration, String> {
+    let secs: f64 = arg
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{arg}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{arg}`: expected seconds, 0 or more"))
+}
+
+/// Seconds, more than zero.
+fn positive_seconds(arg: &str) -> Result<Duration, String> {
+    let d = seconds(arg)?;
+    if d.is_zero() {
+        return Err("must be more than 0 seconds".into());
+    }
+    Ok(d)
 }
 
 #[derive(Debug, clap::Args)]
@@ -201,6 +273,47 @@ mod tests {
             .collect();
         assert_eq!(labels, ["x", "x-2", "x-3"]);
         assert!(capture_specs(&["-".to_owned(), "-".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn live_arguments() {
+        let cli = Cli::try_parse_from([
+            "isatap-trace",
+            "live",
+            "--iface",
+            "eth0",
+            "--duration",
+            "2.5",
+            "--host",
+            "192.0.2.1",
+            "--host",
+            "2001:db8::1",
+            "--net",
+            "2001:db8:1000::/64",
+        ])
+        .unwrap();
+        let Command::Live(args) = cli.command else {
+            panic!("not live")
+        };
+        assert_eq!(args.iface, "eth0");
+        assert_eq!(args.duration, Some(Duration::from_millis(2500)));
+        assert_eq!(args.timeout, Duration::from_secs(3));
+        assert_eq!(args.host.len(), 2);
+        assert_eq!(args.net.len(), 1);
+        for bad in [
+            ["--duration", "0"],
+            ["--duration", "-1"],
+            ["--timeout", "soon"],
+            ["--net", "2001:db8::1"],
+        ] {
+            let mut argv = vec!["isatap-trace", "live", "--iface", "eth0"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
+        assert!(
+            Cli::try_parse_from(["isatap-trace", "live"]).is_err(),
+            "--iface is required"
+        );
     }
 
     #[test]

@@ -3,11 +3,14 @@
 use std::path::PathBuf;
 
 use crate::capture::CaptureError;
+use crate::capture::live::LiveError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Live(#[from] LiveError),
     #[error("{0}")]
     Usage(String),
     #[error("{path}: {source}")]

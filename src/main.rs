@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use isatap_trace::cli::{CaptureSpec, Cli, Command, capture_specs};
 use isatap_trace::commands::analyze::AnalyzeConfig;
+use isatap_trace::commands::live::{AddressFilter, LiveConfig};
 use isatap_trace::commands::{self, Outcome};
 
 fn main() -> ExitCode {
@@ -39,6 +40,27 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Topology(args) => {
             let specs = capture_specs(&args.captures)?;
             Ok(commands::topology::run(&specs, &mut out)?)
+        }
+        Command::Live(args) => {
+            let cfg = LiveConfig {
+                iface: args.iface,
+                topology: args.topology,
+                duration: args.duration,
+                timeout: args.timeout,
+                write: args.write,
+                filter: AddressFilter {
+                    hosts: args.host,
+                    nets: args.net,
+                },
+                #[cfg(feature = "libpcap")]
+                bpf: args.filter,
+                #[cfg(not(feature = "libpcap"))]
+                bpf: None,
+                format: args.format,
+                color: wants_color(),
+                status: err.is_terminal(),
+            };
+            Ok(commands::live::run(&cfg, &mut out, &mut err)?)
         }
         Command::Decode(args) => {
             let spec = CaptureSpec::parse(&args.capture)?;

@@ -9,6 +9,7 @@
 pub mod file;
 pub mod framing;
 pub mod input;
+pub mod live;
 pub mod pcapng_writer;
 
 use std::fmt;

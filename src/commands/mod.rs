@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod decode;
+pub mod live;
 pub mod pipeline;
 pub mod topology;
 

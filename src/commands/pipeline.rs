@@ -6,7 +6,7 @@ use crate::capture::file::CaptureFile;
 use crate::capture::{CaptureError, CaptureInfo, Frame};
 use crate::cli::CaptureSpec;
 use crate::diagnose::{self, Analysis};
-use crate::flow::{Correlator, Decoding, Item, Limits, items_of, summarize};
+use crate::flow::{Correlator, Decoding, Item, Limits, items_of, summarize_until};
 use crate::report::Report;
 use crate::topology::Topology;
 use crate::topology::infer::{self, CaptureMeta, Inferred};
@@ -65,7 +65,7 @@ pub fn gather(specs: &[CaptureSpec], limits: Limits) -> Gathered {
 }
 
 /// Counts a frame in its capture's inventory.
-fn count(info: &mut CaptureInfo, frame: &Frame<'_>, decoding: Decoding) {
+pub fn count(info: &mut CaptureInfo, frame: &Frame<'_>, decoding: Decoding) {
     info.first_ts_ns.get_or_insert(frame.ts_ns);
     info.last_ts_ns = Some(frame.ts_ns);
     match decoding {
@@ -96,6 +96,12 @@ pub fn topology_of(g: &Gathered, given: Option<&Topology>) -> Inferred {
 
 /// Draws the conclusions and builds the report.
 pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
+    conclude_until(g, given, None)
+}
+
+/// [`conclude`] during a live capture: silence after `judged_until` (ns since
+/// the epoch) is not judged yet (see [`Analysis::judged_until`]).
+pub fn conclude_until(g: &Gathered, given: Option<&Topology>, judged_until: Option<i64>) -> Report {
     let inferred = topology_of(g, given);
     let routers: Vec<std::net::IpAddr> = inferred
         .topology
@@ -103,7 +109,7 @@ pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
         .iter()
         .map(|r| std::net::IpAddr::V4(r.ipv4))
         .collect();
-    let flows = summarize(&g.correlator.table, &routers);
+    let flows = summarize_until(&g.correlator.table, &routers, judged_until);
     let analysis = Analysis {
         captures: &g.infos,
         table: &g.correlator.table,
@@ -111,6 +117,7 @@ pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
         flows: &flows,
         topology: &inferred.topology,
         topology_given: given.is_some(),
+        judged_until,
     };
     let findings = diagnose::diagnose(&analysis);
     Report::build(

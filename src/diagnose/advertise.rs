@@ -16,7 +16,12 @@ use crate::flow::facts::{RouterAdvertSeen, SolicitSeen};
 /// Stations solicit an ISATAP router over protocol 41 and no RA ever comes back.
 pub fn no_router_advertisement(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     let mut by_router: BTreeMap<IpAddr, Vec<&SolicitSeen>> = BTreeMap::new();
-    for rs in &a.facts.router_solicits {
+    for rs in a
+        .facts
+        .router_solicits
+        .iter()
+        .filter(|rs| a.judged(rs.at.ts_ns))
+    {
         // Solicitations that NAT rewrote or a firewall refused are explained
         // by those findings, not by the router.
         let translated = a

@@ -21,9 +21,20 @@ pub struct Analysis<'a> {
     /// The topology came from a file (so missing pieces are configuration
     /// errors, not gaps in what the captures show).
     pub topology_given: bool,
+    /// Live capture: the instant (ns since the epoch, capture clock) up to
+    /// which silence is judged. A solicitation, or a tunnel's first packet,
+    /// sent after it is still within its timeout and not called unanswered;
+    /// flows are summarised up to it ([`crate::flow::summarize_until`]).
+    /// `None` for capture files: everything is judged.
+    pub judged_until: Option<i64>,
 }
 
 impl<'a> Analysis<'a> {
+    /// Whether the silence after something sent at `ts_ns` can be judged yet.
+    pub fn judged(&self, ts_ns: i64) -> bool {
+        self.judged_until.is_none_or(|cutoff| ts_ns <= cutoff)
+    }
+
     pub fn label(&self, capture: u16) -> &str {
         self.captures
             .get(usize::from(capture))

@@ -170,8 +170,9 @@ pub fn neighbor_unreachable(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     let mut solicited: BTreeMap<Ipv6Addr, Vec<Evidence>> = BTreeMap::new();
     let mut solicitor: BTreeMap<Ipv6Addr, (IpAddr, u16)> = BTreeMap::new();
     for ns in &a.facts.neighbor_solicits {
-        // Duplicate address detection (from ::) and link-local targets are not next hops.
-        if ns.src.is_unspecified() || !is_routable(&ns.target) {
+        // Duplicate address detection (from ::) and link-local targets are not
+        // next hops; a solicitation still within its timeout is not judged.
+        if ns.src.is_unspecified() || !is_routable(&ns.target) || !a.judged(ns.at.ts_ns) {
             continue;
         }
         solicited.entry(ns.target).or_default().push(Evidence {

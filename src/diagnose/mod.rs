@@ -4,7 +4,9 @@
 //!
 //! Guarantees: every finding cites frames of the captures it rests on; no rule
 //! fires without packet evidence; findings come out errors first, then
-//! warnings, each kind in a stable order, with duplicates merged.
+//! warnings, each kind in a stable order, with duplicates merged. In a live
+//! capture no rule calls something unanswered before its timeout has run out
+//! ([`Analysis::judged_until`]).
 
 mod advertise;
 mod captures;

@@ -133,7 +133,8 @@ fn flows_between(a: &Analysis<'_>, src: IpAddr, dst: IpAddr) -> Vec<u32> {
 /// and no capture shows it arriving at its destination.
 fn silent_drop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     for (&(src, dst), pair) in &a.facts.tunnels {
-        if pair.kind != TunnelKind::Isatap || pair.packets < 3 {
+        // Silence is judged once the first packet's timeout has run out.
+        if pair.kind != TunnelKind::Isatap || pair.packets < 3 || !a.judged(pair.first.ts_ns) {
             continue;
         }
         let answered = a.facts.tunnels.contains_key(&(dst, src));

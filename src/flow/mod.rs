@@ -17,7 +17,7 @@ pub use facts::Facts;
 /// so that iteration order, and therefore report order, is repeatable.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 pub use observe::{Observation, observe};
-pub use summary::{FlowKind, FlowSummary, Verdict, summarize};
+pub use summary::{FlowKind, FlowSummary, Verdict, summarize, summarize_until};
 pub use table::{Limits, ProbeTable, Protocol};
 
 use std::net::IpAddr;

@@ -6,6 +6,8 @@
 //! that arrives through an ISATAP tunnel from an IPv4 address that is neither
 //! a known ISATAP router nor the one embedded in its inner source is dropped
 //! by the host (RFC 5214 source check) and counted as `rejected`, not answered.
+//! During a live capture ([`summarize_until`]) a probe is judged only once it
+//! was answered or its timeout ran out; until then it is left out.
 
 use std::net::IpAddr;
 
@@ -109,9 +111,56 @@ fn is_port_unreachable(e: &ErrorSighting) -> bool {
 
 /// Summaries of the flows worth reporting, in order of first appearance.
 pub fn summarize(table: &ProbeTable, routers: &[IpAddr]) -> Vec<FlowSummary> {
+    summarize_until(table, routers, None)
+}
+
+/// Whether a probe can be judged at `judged_until` (ns since the epoch, on
+/// the capture's clock): it was answered (a reply or an ICMP error quoting it
+/// was seen), or its request left at or before that instant, so its timeout
+/// has run out. A probe seen only through its answer is always judged.
+/// `None` judges every probe (a capture file: nothing more will come).
+pub fn judged(probe: &Probe, judged_until: Option<i64>) -> bool {
+    let Some(cutoff) = judged_until else {
+        return true;
+    };
+    probe.replies > 0 || probe.errors > 0 || probe.sent_at.is_none_or(|(_, ts)| ts <= cutoff)
+}
+
+/// Probes still waiting for their answer, and the flows they belong to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub flows: u32,
+    pub probes: u32,
+}
+
+/// What [`judged`] leaves out at `judged_until`.
+pub fn pending(table: &ProbeTable, judged_until: Option<i64>) -> Pending {
+    let mut out = Pending::default();
+    for flow in &table.flows {
+        let waiting = flow
+            .probes
+            .iter()
+            .filter(|&&p| !judged(&table.probes[p as usize], judged_until))
+            .count() as u32;
+        if waiting > 0 {
+            out.flows += 1;
+            out.probes += waiting;
+        }
+    }
+    out
+}
+
+/// [`summarize`] as of `judged_until` (live capture): probes that are not
+/// [`judged`] yet are left out, and a flow with no judged probe is not
+/// summarised, so nothing is called unanswered before its timeout has run out.
+pub fn summarize_until(
+    table: &ProbeTable,
+    routers: &[IpAddr],
+    judged_until: Option<i64>,
+) -> Vec<FlowSummary> {
     let mut out = Vec::new();
     for (index, flow) in table.flows.iter().enumerate() {
-        if let Some(mut s) = summarize_flow(table, flow, routers) {
+        if let Some(mut s) = summarize_flow(table, flow, routers, judged_until) {
             s.index = index as u32;
             out.push(s);
         }
@@ -122,12 +171,22 @@ pub fn summarize(table: &ProbeTable, routers: &[IpAddr]) -> Vec<FlowSummary> {
     out
 }
 
-fn summarize_flow(table: &ProbeTable, flow: &Flow, routers: &[IpAddr]) -> Option<FlowSummary> {
+fn summarize_flow(
+    table: &ProbeTable,
+    flow: &Flow,
+    routers: &[IpAddr],
+    judged_until: Option<i64>,
+) -> Option<FlowSummary> {
     let probes: Vec<&Probe> = flow
         .probes
         .iter()
         .map(|&p| &table.probes[p as usize])
+        .filter(|p| judged(p, judged_until))
         .collect();
+    if probes.is_empty() && !flow.probes.is_empty() {
+        // Every probe is still within its timeout.
+        return None;
+    }
     let sent: Vec<u8> = probes
         .iter()
         .filter(|p| p.sent_at.is_some())

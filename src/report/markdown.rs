@@ -155,6 +155,18 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             names.join(", ")
         )?;
     }
+    let drops: Vec<String> = r
+        .captures
+        .iter()
+        .filter_map(|c| c.kernel_drops.map(|d| format!("{} {d}", md(&c.label))))
+        .collect();
+    if !drops.is_empty() {
+        writeln!(
+            out,
+            "\nFrames the kernel dropped while capturing: {}.",
+            drops.join(", ")
+        )?;
+    }
     let e = &r.evictions;
     if e.flows + e.probes + e.facts > 0 {
         writeln!(

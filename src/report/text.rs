@@ -126,7 +126,8 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
     Ok(())
 }
 
-fn write_finding(out: &mut dyn Write, f: &FindingEntry) -> io::Result<()> {
+/// Writes one finding: kind, node, summary, evidence, fix and flows.
+pub fn write_finding(out: &mut dyn Write, f: &FindingEntry) -> io::Result<()> {
     writeln!(
         out,
         "\n  [{}] {}  — fix on {}",
