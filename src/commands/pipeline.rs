@@ -89,6 +89,16 @@ pub fn topology_of(g: &Gathered, given: Option<&Topology>) -> Inferred {
 
 /// Draws the conclusions and builds the report.
 pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
+    conclude_with(g, given, |_, _| ()).0
+}
+
+/// Like [`conclude`], and hands the analysis and its findings to `with`
+/// (for what needs the probe table, such as the evidence export).
+pub fn conclude_with<T>(
+    g: &Gathered,
+    given: Option<&Topology>,
+    with: impl FnOnce(&Analysis<'_>, &[diagnose::Finding]) -> T,
+) -> (Report, T) {
     let inferred = topology_of(g, given);
     let routers: Vec<std::net::IpAddr> = inferred
         .topology
@@ -106,10 +116,12 @@ pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
         topology_given: given.is_some(),
     };
     let findings = diagnose::diagnose(&analysis);
-    Report::build(
+    let report = Report::build(
         &analysis,
         &findings,
         &inferred.assumptions,
         g.correlator.table.evicted,
-    )
+    );
+    let extra = with(&analysis, &findings);
+    (report, extra)
 }

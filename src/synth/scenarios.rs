@@ -759,12 +759,7 @@ fn neighbor_unreachable() -> World {
         let req = s.ping(seq, client, false, 128);
         s.up(t, &req);
         for n in 0..3 {
-            s.resolve(
-                t + MS + n * S,
-                (d.router_lan, d.router_lan_mac),
-                typo,
-                None,
-            );
+            s.resolve(t + MS + n * S, (d.router_lan, d.router_lan_mac), typo, None);
         }
         let du = error6(d.router_isatap, d.station_isatap, 128, 1, 3, 0, &req);
         s.down(t + 3 * S + 2 * MS, &du);
