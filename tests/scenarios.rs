@@ -52,7 +52,8 @@ fn essence(r: &Report) -> Value {
             "node": f.node,
             "flows": f.flows,
             "evidence": f.evidence.iter().map(|e| format!("{}#{}", e.capture, e.frame)).collect::<Vec<_>>(),
-            "fix": f.fix,
+            // Paths in fix commands name the checkout; the golden files do not.
+            "fix": f.fix.replace(&root().display().to_string(), "$REPO"),
         })).collect::<Vec<_>>(),
         "flows": r.flows.iter().map(|f| json!({
             "id": f.id,
