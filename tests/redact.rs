@@ -384,6 +384,7 @@ fn corpus_frames_are_rewritten_layer_by_layer() {
             }
         });
     }
+    println!("{checked} corpus frames rewritten, {refused} refused (link layer not redactable)");
     assert!(checked > 1000, "only {checked} corpus frames checked");
     assert!(
         failures.is_empty(),
@@ -391,4 +392,109 @@ fn corpus_frames_are_rewritten_layer_by_layer() {
         failures.len(),
         &failures[..failures.len().min(20)]
     );
+}
+
+/// Checksums through tunnels, quoted packets and Neighbor Discovery: tshark
+/// judges every checksum of the redacted corpus frames as it judges the
+/// originals (right stays right, wrong stays wrong).
+#[test]
+fn corpus_checksums_read_the_same_after_redaction() {
+    use isatap_trace::capture::pcapng_writer::PcapngWriter;
+
+    let corpus = common::root().join("../shared/corpus");
+    let Ok(entries) = std::fs::read_dir(&corpus) else {
+        println!("SKIP: {} not present", corpus.display());
+        return;
+    };
+    if !available("tshark") {
+        println!("SKIP: tshark not installed");
+        return;
+    }
+    let dir = work_dir("redact-corpus-checksums");
+    let r = redactor();
+    let mut plain = PcapngWriter::new(Vec::new(), "test").unwrap();
+    let mut redacted = PcapngWriter::new(Vec::new(), "test").unwrap();
+    let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    let wanted = [
+        "teredo", "6in4", "4in6", "gre", "ipip", "redirect", "icmp", "mldv2",
+    ];
+    let mut frames = 0;
+    for path in paths {
+        let name = path.file_name().unwrap().to_string_lossy().to_lowercase();
+        if !wanted.iter().any(|w| name.contains(w)) {
+            continue;
+        }
+        let Ok(mut file) = CaptureFile::open(&path) else {
+            continue;
+        };
+        let mut interfaces: Vec<(u32, u32)> = Vec::new();
+        file.for_each_frame(|f| {
+            let mut bytes = f.bytes.to_vec();
+            if f.link_type > u32::from(u16::MAX) || r.frame(f.link_type, &mut bytes).is_err() {
+                return;
+            }
+            let id = match interfaces.iter().position(|(i, _)| *i == f.interface) {
+                Some(p) => interfaces[p].1,
+                None => {
+                    let a = plain.add_interface(f.link_type, None).unwrap();
+                    let b = redacted.add_interface(f.link_type, None).unwrap();
+                    assert_eq!(a, b);
+                    interfaces.push((f.interface, a));
+                    a
+                }
+            };
+            plain
+                .write_packet(id, f.ts_ns, f.orig_len, f.bytes, None)
+                .unwrap();
+            redacted
+                .write_packet(id, f.ts_ns, f.orig_len, &bytes, None)
+                .unwrap();
+            frames += 1;
+        });
+    }
+    let statuses = |bytes: Vec<u8>, name: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = run_for(
+            std::process::Command::new("tshark")
+                .arg("-r")
+                .arg(&path)
+                .args([
+                    "-o",
+                    "ip.check_checksum:TRUE",
+                    "-o",
+                    "udp.check_checksum:TRUE",
+                ])
+                .args(["-o", "tcp.check_checksum:TRUE", "-T", "fields"])
+                .args(["-e", "frame.number", "-e", "ip.checksum.status"])
+                .args(["-e", "udp.checksum.status", "-e", "tcp.checksum.status"])
+                .args(["-e", "icmp.checksum.status", "-e", "icmpv6.checksum.status"]),
+            Duration::from_secs(300),
+        );
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = statuses(plain.into_inner().unwrap(), "plain.pcapng");
+    let after = statuses(redacted.into_inner().unwrap(), "redacted.pcapng");
+    assert!(frames > 300, "only {frames} frames");
+    let good = before
+        .lines()
+        .flat_map(|l| l.split('\t').skip(1))
+        .flat_map(|f| f.split(','))
+        .filter(|v| *v == "1")
+        .count();
+    assert!(good > 300, "only {good} checksums verified");
+    let differ: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} of {frames} frames judged differently (original | redacted): {:?}",
+        differ.len(),
+        &differ[..differ.len().min(20)]
+    );
+    println!("{frames} frames, checksum verdicts equal ({good} checksums verified)");
 }
