@@ -66,10 +66,10 @@ pub struct AnalyzeArgs {
     /// reply, ICMP error) of the probes of the flows they explain, from all
     /// captures, with their original timestamps, one interface block per
     /// source interface, and a comment on each packet naming the finding and
-    /// the capture and frame it came from. Sightings of probes beyond the
-    /// first 128 of a flow (16 of each kind per probe) are not kept by the
-    /// analysis and so not exported. The captures are read again, so `-`
-    /// (stdin) cannot be used with it.
+    /// the capture and frame it came from. Only sightings the analysis keeps
+    /// in detail are exported (the first probes of each flow, the first
+    /// sightings of each kind per probe). The captures are read again, so
+    /// `-` (stdin) cannot be used with it.
     #[arg(long, value_name = "FILE")]
     pub export_pcap: Option<PathBuf>,
     /// Replace every IPv4, IPv6 and MAC address in all outputs by pseudonyms.

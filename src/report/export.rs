@@ -8,10 +8,10 @@
 //! with `--redact`, their bytes with every address replaced and checksums
 //! adjusted); each source interface (capture, interface, link type) gets one
 //! interface block named `label:interface`; captures are written one after
-//! the other in file order. Sightings of probes beyond the per-flow detail
-//! limit of the probe table (the first 128 probes of a flow, 16 sightings of
-//! each kind) are not known and so not exported; a frame whose link layer
-//! cannot be redacted is left out and counted.
+//! the other in file order. Sightings the probe table does not keep in
+//! detail (beyond its per-flow and per-probe limits, `flow::Limits`) are not
+//! known and so not exported; a frame whose link layer cannot be redacted is
+//! left out and counted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
