@@ -367,10 +367,14 @@ fn corpus_frames_are_rewritten_layer_by_layer() {
                 decode_bytes(f.link_type, &bytes),
             );
             let same_layers = a.ips.len() == b.ips.len()
-                && a.ips
-                    .iter()
-                    .zip(&b.ips)
-                    .all(|(x, y)| y.src == map(x.src) && y.dst == map(x.dst));
+                && a.ips.iter().zip(&b.ips).all(|(x, y)| {
+                    let origin = |l: &isatap_trace::decode::IpLayer| {
+                        l.via.and_then(|v| v.teredo).and_then(|t| t.origin)
+                    };
+                    y.src == map(x.src)
+                        && y.dst == map(x.dst)
+                        && origin(y) == origin(x).map(|(a, port)| (r.ipv4(a), port))
+                });
             let same_transport =
                 std::mem::discriminant(&a.transport) == std::mem::discriminant(&b.transport);
             let same_macs = b.link.src_mac == a.link.src_mac.map(|m| r.mac(m))

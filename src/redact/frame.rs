@@ -109,6 +109,26 @@ pub fn rewrite(map: &AddrMap, link_type: u32, buf: &mut [u8]) -> Result<(), Refu
     Ok(())
 }
 
+/// Teredo framing (RFC 4380 section 5.1.1) at the start of a UDP payload to
+/// or from port 3544: where the IPv6 packet starts, and where the obfuscated
+/// IPv4 of an origin indication is.
+fn teredo(sport: u16, dport: u16, p: &[u8]) -> Option<(usize, Option<usize>)> {
+    if sport != tunnel::TEREDO_PORT && dport != tunnel::TEREDO_PORT {
+        return None;
+    }
+    let mut at = 0;
+    if be16(p, 0) == Some(0x0001) {
+        // Authentication: indicator, id-len, au-len, client id, value, nonce(8), confirmation(1).
+        at = 4 + usize::from(*p.get(2)?) + usize::from(*p.get(3)?) + 9;
+    }
+    let mut origin = None;
+    if be16(p, at) == Some(0x0000) {
+        origin = Some(at + 4);
+        at += 8;
+    }
+    (p.get(at)? >> 4 == 6 && p.len() >= at + 40).then_some((at, origin))
+}
+
 /// Where the payload of an Ethernet frame starts, after its VLAN tags.
 fn ethernet_payload(b: &[u8]) -> Option<usize> {
     let mut at = 12;
@@ -428,16 +448,15 @@ impl Rewriter<'_> {
             return;
         }
         let payload = &self.buf[q..end];
-        if let Some(t) = tunnel::teredo(sport, dport, payload) {
-            if t.origin.is_some() {
-                // The origin indication's obfuscated IPv4 is the 4 bytes before the IPv6.
-                let obfuscated = q + t.ipv6_at - 4;
+        if let Some((ipv6_at, origin)) = teredo(sport, dport, payload) {
+            if let Some(at) = origin {
+                let obfuscated = q + at;
                 let b = &self.buf[obfuscated..obfuscated + 4];
                 let client = !u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
                 let mapped = !u32::from(self.map.ipv4(Ipv4Addr::from(client)));
                 self.buf[obfuscated..obfuscated + 4].copy_from_slice(&mapped.to_be_bytes());
             }
-            self.ip(q + t.ipv6_at, end, depth + 1);
+            self.ip(q + ipv6_at, end, depth + 1);
         } else if let Some(at) = tunnel::gtp_u(sport, dport, payload) {
             self.ip(q + at, end, depth + 1);
         } else if let Some(at) = tunnel::ayiya(sport, dport, payload) {
