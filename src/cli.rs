@@ -49,6 +49,10 @@ pub enum ReportFormat {
     Json,
     /// Ticket-ready Markdown.
     Markdown,
+    /// One self-contained HTML page (inline CSS and SVG): the verdict, a ladder
+    /// diagram of each failing flow across the capture points, flows, findings
+    /// with evidence and fix, captures. Prints well.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,6 +66,29 @@ pub struct AnalyzeArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the evidence as a pcapng FILE.
+    ///
+    /// It holds the frames the findings cite and every sighting (request,
+    /// reply, ICMP error) of the probes of the flows they explain, from all
+    /// captures, with their original timestamps, one interface block per
+    /// source interface, and a comment on each packet naming the finding and
+    /// the capture and frame it came from. Only sightings the analysis keeps
+    /// in detail are exported (the first probes of each flow, the first
+    /// sightings of each kind per probe). The captures are read again, so
+    /// `-` (stdin) cannot be used with it.
+    #[arg(long, value_name = "FILE")]
+    pub export_pcap: Option<PathBuf>,
+    /// Replace every IPv4, IPv6 and MAC address in all outputs by pseudonyms.
+    ///
+    /// The pseudonyms are consistent across the report and the exported
+    /// capture, one-to-one, keep prefix structure (one /64 stays one /64) and
+    /// keep the IPv4 embedded in ISATAP, 6to4 and Teredo addresses equal to
+    /// the pseudonym of the outer IPv4; checksums of exported frames are
+    /// adjusted; topology names are kept. The key is random for each run;
+    /// set ISATAP_TRACE_REDACT_KEY to a secret phrase to get the same
+    /// pseudonyms in several runs.
+    #[arg(long)]
+    pub redact: bool,
     /// Captures, one per vantage point: [LABEL=]PATH (`-` for stdin).
     #[arg(value_name = "CAPTURE", required = true)]
     pub captures: Vec<String>,

@@ -16,6 +16,7 @@ pub mod decode;
 pub mod diagnose;
 pub mod error;
 pub mod flow;
+pub mod redact;
 pub mod report;
 pub mod synth;
 pub mod topology;

@@ -9,6 +9,7 @@ use isatap_trace::cli::{CaptureSpec, Cli, Command, capture_specs};
 use isatap_trace::commands::analyze::AnalyzeConfig;
 use isatap_trace::commands::live::{AddressFilter, LiveConfig};
 use isatap_trace::commands::{self, Outcome};
+use isatap_trace::redact::Redactor;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,6 +35,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 format: args.format,
                 color: args.output.is_none() && wants_color(),
                 output: args.output,
+                export_pcap: args.export_pcap,
+                redact: args.redact.then(Redactor::from_env),
             };
             Ok(commands::analyze::run(&cfg, &mut out, &mut err)?)
         }

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use crate::cli::{CaptureSpec, ReportFormat};
 use crate::error::Error;
 use crate::flow::Limits;
+use crate::redact::Redactor;
+use crate::report::export::{self, ExportPlan};
 use crate::report::{self, Report};
 use crate::topology::Topology;
 
-use super::pipeline::{conclude, gather};
+use super::pipeline::{conclude_with, gather};
 use super::{Outcome, is_broken_pipe};
 
 /// A resolved `analyze` invocation.
@@ -22,6 +24,10 @@ pub struct AnalyzeConfig {
     pub output: Option<PathBuf>,
     /// Colour the text report (stdout is a terminal and NO_COLOR is unset).
     pub color: bool,
+    /// Write the evidence frames to this pcapng file.
+    pub export_pcap: Option<PathBuf>,
+    /// Replace addresses by pseudonyms in every output.
+    pub redact: Option<Redactor>,
 }
 
 /// Writes `report` in `format`.
@@ -35,6 +41,7 @@ pub fn render(
         ReportFormat::Text => report::text::render(report, out, color),
         ReportFormat::Json => report::json::render(report, out),
         ReportFormat::Markdown => report::markdown::render(report, out),
+        ReportFormat::Html => report::html::render(report, out),
     }
 }
 
@@ -43,6 +50,11 @@ pub fn run(
     out: &mut dyn Write,
     warn: &mut dyn Write,
 ) -> Result<Outcome, Error> {
+    if cfg.export_pcap.is_some() && cfg.captures.iter().any(|c| c.path.as_os_str() == "-") {
+        return Err(Error::Usage(
+            "--export-pcap reads the captures again, so it cannot be used with `-` (stdin)".into(),
+        ));
+    }
     let topology = cfg.topology.as_deref().map(Topology::load).transpose()?;
     let gathered = gather(&cfg.captures, Limits::default());
     if gathered.infos.is_empty() {
@@ -53,7 +65,13 @@ pub fn run(
             .next()
             .map_or_else(|| Error::Usage("no capture given".into()), Error::from));
     }
-    let report = conclude(&gathered, topology.as_ref());
+    let wants_plan = cfg.export_pcap.is_some();
+    let (mut report, plan) = conclude_with(&gathered, topology.as_ref(), None, |a, findings| {
+        wants_plan.then(|| ExportPlan::build(a, findings))
+    });
+    if let Some(r) = &cfg.redact {
+        report::redact::redact(&mut report, r);
+    }
     let written = match &cfg.output {
         Some(path) => {
             let file = File::create(path).map_err(|source| Error::Io {
@@ -77,6 +95,18 @@ pub fn run(
         },
     };
     written?;
+    if let (Some(path), Some(plan)) = (&cfg.export_pcap, &plan) {
+        let done = export::write(plan, &gathered.infos, path, cfg.redact.as_ref())?;
+        if done.refused > 0 {
+            let _ = writeln!(
+                warn,
+                "isatap-trace: warning: {}: {} evidence frames left out ({})",
+                path.display(),
+                done.refused,
+                done.refusal.as_deref().unwrap_or("cannot be written")
+            );
+        }
+    }
     for c in &report.captures {
         if let Some(d) = &c.damage {
             let _ = writeln!(warn, "isatap-trace: warning: {}: {d}", c.path);

@@ -102,6 +102,17 @@ pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
 /// [`conclude`] during a live capture: silence after `judged_until` (ns since
 /// the epoch) is not judged yet (see [`Analysis::judged_until`]).
 pub fn conclude_until(g: &Gathered, given: Option<&Topology>, judged_until: Option<i64>) -> Report {
+    conclude_with(g, given, judged_until, |_, _| ()).0
+}
+
+/// Like [`conclude_until`], and hands the analysis and its findings to `with`
+/// (for what needs the probe table, such as the evidence export).
+pub fn conclude_with<T>(
+    g: &Gathered,
+    given: Option<&Topology>,
+    judged_until: Option<i64>,
+    with: impl FnOnce(&Analysis<'_>, &[diagnose::Finding]) -> T,
+) -> (Report, T) {
     let inferred = topology_of(g, given);
     let routers: Vec<std::net::IpAddr> = inferred
         .topology
@@ -120,10 +131,12 @@ pub fn conclude_until(g: &Gathered, given: Option<&Topology>, judged_until: Opti
         judged_until,
     };
     let findings = diagnose::diagnose(&analysis);
-    Report::build(
+    let report = Report::build(
         &analysis,
         &findings,
         &inferred.assumptions,
         g.correlator.table.evicted,
-    )
+    );
+    let extra = with(&analysis, &findings);
+    (report, extra)
 }

@@ -8,12 +8,18 @@
 use std::io::{self, Write};
 
 use super::model::Report;
-use super::sanitize::markdown as md;
+use super::sanitize::{markdown as md, terminal_safe};
 use super::text::verdict_line;
 
 pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# isatap-trace report\n")?;
     writeln!(out, "**Verdict:** {}\n", md(&verdict_line(r)))?;
+    if r.redacted {
+        writeln!(
+            out,
+            "*Addresses are pseudonyms, consistent within this report and its evidence capture.*\n"
+        )?;
+    }
     if let Some(first) = r.findings.first() {
         writeln!(out, "> {}\n", md(&first.summary))?;
     }
@@ -125,7 +131,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             }
             writeln!(out)?;
         }
-        writeln!(out, "Fix:\n\n```\n{}\n```\n", f.fix.replace("```", "'''"))?;
+        writeln!(out, "Fix:\n\n```\n{}\n```\n", code_block(&f.fix))?;
     }
     if !r.assumptions.is_empty() {
         writeln!(out, "## Assumptions\n")?;
@@ -176,6 +182,15 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Text safe inside a fenced code block: no fence, no control characters
+/// (line breaks kept).
+fn code_block(text: &str) -> String {
+    text.lines()
+        .map(|l| terminal_safe(l).replace("```", "'''"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn write_topology(r: &Report, out: &mut dyn Write) -> io::Result<()> {

@@ -7,11 +7,12 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::ladder::{self, Ladder};
 use crate::capture::CaptureInfo;
 use crate::diagnose::{Analysis, Finding};
 use crate::flow::summary::Hop;
 use crate::flow::table::{Evictions, Sighting};
-use crate::flow::{FlowKind, FlowSummary};
+use crate::flow::{FlowKind, FlowSummary, Verdict};
 use crate::topology::{MacAddr, Topology};
 
 pub const SCHEMA: &str = "isatap-trace/1";
@@ -29,6 +30,9 @@ pub struct Report {
     pub topology: TopologyEntry,
     pub assumptions: Vec<String>,
     pub evictions: EvictionEntry,
+    /// Addresses are pseudonyms (`--redact`); absent from JSON otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -94,6 +98,9 @@ pub struct FlowEntry {
     pub rtt_ms: Option<RttEntry>,
     pub path: Vec<PathEntry>,
     pub hops: Vec<HopEntry>,
+    /// For a flow not fully answered: one probe followed across the captures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<Ladder>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -182,6 +189,7 @@ impl Report {
                 sightings: evicted.sightings,
                 facts: a.facts.dropped,
             },
+            redacted: false,
         }
     }
 
@@ -297,5 +305,8 @@ fn flow_entry(f: &FlowSummary, label: &dyn Fn(u16) -> String, a: &Analysis<'_>) 
             .map(|s| path_entry(s, label))
             .collect(),
         hops: f.hops.iter().map(hop_entry).collect(),
+        ladder: (f.verdict != Verdict::Answered)
+            .then(|| ladder::build(a, f))
+            .flatten(),
     }
 }

@@ -2,8 +2,9 @@
 //! and fix, the flows with their paths and hops, the topology, assumptions and
 //! the capture inventory. Colour only when asked (a terminal without NO_COLOR).
 //!
-//! Guarantees: capture-derived text (interface names) is stripped of control
-//! characters before it reaches the terminal.
+//! Guarantees: every string of the report (capture-derived interface names,
+//! and the summaries, notes, fix commands and assumptions that may quote
+//! them) is stripped of control characters before it reaches the terminal.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -56,7 +57,13 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
     };
     writeln!(out, "VERDICT  {head}")?;
     if let Some(first) = r.findings.first() {
-        writeln!(out, "         {}", first.summary)?;
+        writeln!(out, "         {}", terminal_safe(&first.summary))?;
+    }
+    if r.redacted {
+        writeln!(
+            out,
+            "         (addresses are pseudonyms, consistent within this run's outputs)"
+        )?;
     }
     if !r.findings.is_empty() {
         writeln!(out, "\n{}", "FINDINGS".bold())?;
@@ -86,7 +93,7 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
     if !r.assumptions.is_empty() {
         writeln!(out, "\n{}", "ASSUMPTIONS".bold())?;
         for a in &r.assumptions {
-            writeln!(out, "  - {a}")?;
+            writeln!(out, "  - {}", terminal_safe(a))?;
         }
     }
     writeln!(out, "\n{}", "CAPTURES".bold())?;
@@ -97,7 +104,12 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
         writeln!(
             out,
             "  {:<10} {}  {}, {} frames, {} decoded, {} malformed{drops}",
-            c.label, c.path, c.format, c.packets, c.decoded, c.malformed
+            terminal_safe(&c.label),
+            terminal_safe(&c.path),
+            c.format,
+            c.packets,
+            c.decoded,
+            c.malformed
         )?;
         let names: Vec<String> = c
             .interfaces
@@ -109,7 +121,12 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
             writeln!(out, "             interfaces: {}", names.join(", "))?;
         }
         if let Some(d) = &c.damage {
-            writeln!(out, "             {}: {d}", "damaged".yellow())?;
+            writeln!(
+                out,
+                "             {}: {}",
+                "damaged".yellow(),
+                terminal_safe(d)
+            )?;
         }
     }
     let e = &r.evictions;
@@ -133,22 +150,24 @@ pub fn write_finding(out: &mut dyn Write, f: &FindingEntry) -> io::Result<()> {
         "\n  [{}] {}  — fix on {}",
         sev(f),
         f.kind.bold(),
-        f.node
+        terminal_safe(&f.node)
     )?;
-    writeln!(out, "    {}", f.summary)?;
+    writeln!(out, "    {}", terminal_safe(&f.summary))?;
     if !f.evidence.is_empty() {
         writeln!(out, "    evidence:")?;
         for e in &f.evidence {
             writeln!(
                 out,
                 "      {:<10} frame {:<6} {}",
-                e.capture, e.frame, e.note
+                terminal_safe(&e.capture),
+                e.frame,
+                terminal_safe(&e.note)
             )?;
         }
     }
     writeln!(out, "    fix:")?;
     for line in f.fix.lines() {
-        writeln!(out, "      {}", line.cyan())?;
+        writeln!(out, "      {}", terminal_safe(line).cyan())?;
     }
     if !f.flows.is_empty() {
         let ids: Vec<String> = f.flows.iter().map(|i| format!("#{i}")).collect();
@@ -181,7 +200,12 @@ fn write_flow(out: &mut dyn Write, f: &FlowEntry) -> io::Result<()> {
                     (None, Some(dst)) => format!(" to {dst}"),
                     _ => String::new(),
                 };
-                format!("{} #{} hlim {}{via}", p.capture, p.frame, p.hop_limit)
+                format!(
+                    "{} #{} hlim {}{via}",
+                    terminal_safe(&p.capture),
+                    p.frame,
+                    p.hop_limit
+                )
             })
             .collect();
         writeln!(out, "      path: {}", steps.join("  ⇒  "))?;
@@ -209,7 +233,11 @@ fn write_topology(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     }
     writeln!(out, "\n{} ({})", "TOPOLOGY".bold(), r.topology.source)?;
     if let Some(router) = &t.router {
-        let mut line = format!("  router  {:<10} ipv4 {}", router.name, router.ipv4);
+        let mut line = format!(
+            "  router  {:<10} ipv4 {}",
+            terminal_safe(&router.name),
+            router.ipv4
+        );
         if let Some(v6) = router.ipv6 {
             let _ = write!(line, "  ipv6 {v6}");
         }
@@ -223,7 +251,9 @@ fn write_topology(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(
             out,
             "  da node {:<10} ipv6 {}  clients {}{mac}",
-            n.name, n.ipv6, n.client_prefix
+            terminal_safe(&n.name),
+            n.ipv6,
+            n.client_prefix
         )?;
     }
     Ok(())
