@@ -357,6 +357,7 @@ impl<'a> Session<'a> {
             return Vec::new();
         }
         self.gathered.infos[0].kernel_drops = self.kernel_drops;
+        self.gathered.correlator.table.group();
         let report = conclude_until(&self.gathered, self.topology.as_ref(), Some(cutoff));
         self.open_flows = pending(&self.gathered.correlator.table, Some(cutoff)).flows;
         self.dirty = false;
@@ -410,6 +411,7 @@ impl<'a> Session<'a> {
     /// the end minus the timeout, saying how many probes were still waiting.
     fn final_report(&mut self, end_ns: i64) -> Report {
         let cutoff = end_ns.saturating_sub(self.timeout_ns());
+        self.gathered.correlator.table.group();
         let mut report = conclude_until(&self.gathered, self.topology.as_ref(), Some(cutoff));
         let waiting = pending(&self.gathered.correlator.table, Some(cutoff));
         if waiting.probes > 0 {

@@ -142,6 +142,10 @@ pub fn wrong_next_hop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
 fn stuck_at_router(a: &Analysis<'_>) -> Vec<(u32, IpAddr, Vec<Evidence>)> {
     let mut out = Vec::new();
     for flow in a.flows {
+        // Only flows an ICMP error answered can show one.
+        if flow.first_error.is_none() {
+            continue;
+        }
         let mut evidence = Vec::new();
         for (_, detail) in a.probes(flow).take(8) {
             let Some(detail) = detail else { continue };
@@ -274,6 +278,9 @@ pub fn neighbor_unreachable(a: &Analysis<'_>, out: &mut Vec<Finding>) {
 /// the client prefix.
 pub fn no_route_at_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     for flow in a.flows {
+        if flow.first_error.is_none() {
+            continue;
+        }
         let mut evidence = Vec::new();
         for (_, detail) in a.probes(flow).take(8) {
             let Some(detail) = detail else { continue };
@@ -326,6 +333,10 @@ pub fn no_route_at_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
 /// The same packet seen again and again in one capture with a falling hop limit.
 pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     for flow in a.flows {
+        // A looping request never reaches its target.
+        if flow.verdict == crate::flow::Verdict::Answered {
+            continue;
+        }
         for (probe, detail) in a.probes(flow).take(16) {
             let Some(detail) = detail else { continue };
             // A loop shows the same request three times or more, hop limit falling.

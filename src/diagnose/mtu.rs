@@ -5,6 +5,9 @@ use super::{Analysis, Evidence, Finding, Kind, Severity, fixes};
 
 pub fn packet_too_big(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     for flow in a.flows {
+        if flow.first_error.is_none() {
+            continue;
+        }
         let mut first = None;
         let mut evidence = Vec::new();
         for (_, detail) in a.probes(flow).take(16) {

@@ -21,6 +21,9 @@ pub fn bypasses_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     // Sender IPv4 → (evidence, flows, a client address it answered for).
     let mut bypass: BTreeMap<IpAddr, (Vec<Evidence>, Vec<u32>, IpAddr)> = BTreeMap::new();
     for flow in a.flows {
+        if flow.rejected == 0 {
+            continue;
+        }
         for (_, detail) in a.probes(flow).take(16) {
             let Some(detail) = detail else { continue };
             for r in &detail.replies {
@@ -92,6 +95,9 @@ fn node_at<'a>(a: &Analysis<'a>, s: &Sighting, toward: bool) -> Option<&'a DaNod
 /// The reply comes back through a different DA node than the request went through.
 pub fn via_wrong_node(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     for flow in a.flows {
+        if a.topology.da_nodes.is_empty() {
+            return;
+        }
         let mut evidence = Vec::new();
         let mut pair: Option<(&DaNode, &DaNode, bool)> = None;
         for (_, detail) in a.probes(flow).take(16) {

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use super::{Analysis, Evidence, Finding, Kind, Severity, fixes};
 use crate::decode::TunnelKind;
+use crate::flow::facts::Ends;
 
 /// The outer IPv4 source differs from the one embedded in the ISATAP source.
 pub fn source_mismatch(a: &Analysis<'_>, out: &mut Vec<Finding>) {
@@ -31,7 +32,7 @@ pub fn source_mismatch(a: &Analysis<'_>, out: &mut Vec<Finding>) {
     for ((inner, outer_src), mut evidence) in by_host {
         let embedded = Analysis::embedded_v4(&inner).map_or_else(String::new, |v| v.to_string());
         // The station's own capture shows the untranslated packet: cite it too.
-        if let Some(pair) = a.facts.tunnels.iter().find_map(|((src, _), p)| {
+        if let Some(pair) = a.facts.tunnels.iter().find_map(|(Ends { src, .. }, p)| {
             (src.to_string() == embedded && p.kind == TunnelKind::Isatap).then_some(p)
         }) {
             evidence.push(Evidence {
@@ -132,12 +133,12 @@ fn flows_between(a: &Analysis<'_>, src: IpAddr, dst: IpAddr) -> Vec<u32> {
 /// Protocol 41 leaves a host again and again and nothing ever comes back,
 /// and no capture shows it arriving at its destination.
 fn silent_drop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
-    for (&(src, dst), pair) in &a.facts.tunnels {
+    for (&Ends { src, dst }, pair) in &a.facts.tunnels {
         // Silence is judged once the first packet's timeout has run out.
         if pair.kind != TunnelKind::Isatap || pair.packets < 3 || !a.judged(pair.first.ts_ns) {
             continue;
         }
-        let answered = a.facts.tunnels.contains_key(&(dst, src));
+        let answered = a.facts.tunnels.contains_key(&Ends { src: dst, dst: src });
         let refused = a
             .facts
             .tunnel_errors
@@ -149,7 +150,7 @@ fn silent_drop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             .facts
             .tunnels
             .iter()
-            .filter(|((s, _), _)| *s == dst)
+            .filter(|(ends, _)| ends.src == dst)
             .fold(0u64, |acc, (_, p)| acc | p.captures);
         if a.router_v4() == Some(dst) {
             for c in 0..a.captures.len().min(64) {

@@ -80,6 +80,22 @@ pub struct SourceMismatch {
     pub embedded: Ipv4Addr,
 }
 
+/// The two endpoints of a tunnel, outer source and destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ends {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+}
+
+impl std::hash::Hash for Ends {
+    // Two wide writes instead of hashing `IpAddr` byte by byte: this key is
+    // hashed for every tunnelled packet.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u128(super::addr_bits(&self.src));
+        h.write_u128(super::addr_bits(&self.dst));
+    }
+}
+
 /// Traffic between two tunnel endpoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TunnelPair {
@@ -101,7 +117,7 @@ pub struct Facts {
     pub tunnel_errors: Vec<TunnelErrorSeen>,
     pub source_mismatches: Vec<SourceMismatch>,
     /// Protocol-41 (and other IPv4-carried tunnel) traffic by (outer src, outer dst).
-    pub tunnels: FastMap<(IpAddr, IpAddr), TunnelPair>,
+    pub tunnels: FastMap<Ends, TunnelPair>,
     /// /64 prefixes of addresses seen on MAC-less (IP-HTTPS, tunnel)
     /// interfaces, by capture, with how many packets carried each.
     pub raw_link_prefixes: FastMap<u16, FastMap<Ipv6Addr, u64>>,
@@ -183,7 +199,10 @@ impl Facts {
     fn tunnel(&mut self, at: At, outer: Outer, o: &Observation) {
         let pair = self
             .tunnels
-            .entry((outer.src, outer.dst))
+            .entry(Ends {
+                src: outer.src,
+                dst: outer.dst,
+            })
             .or_insert(TunnelPair {
                 packets: 0,
                 first: at,

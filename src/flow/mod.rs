@@ -13,6 +13,15 @@ pub mod table;
 
 pub use facts::Facts;
 
+/// An address as one integer for hashing (a rare collision between an IPv4
+/// and an IPv6 value only costs a comparison: equality is on the fields).
+pub(crate) fn addr_bits(a: &IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v4) => (1u128 << 127) | u128::from(u32::from(*v4)),
+        IpAddr::V6(v6) => u128::from(*v6),
+    }
+}
+
 /// Hash map for the hot tables: foldhash (fast, well mixed) with a fixed seed
 /// so that iteration order, and therefore report order, is repeatable.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;

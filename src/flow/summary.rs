@@ -158,6 +158,10 @@ pub fn summarize_until(
     routers: &[IpAddr],
     judged_until: Option<i64>,
 ) -> Vec<FlowSummary> {
+    debug_assert!(
+        table.is_grouped(),
+        "ProbeTable::group must run before summarizing"
+    );
     let mut out = Vec::new();
     for (index, flow) in table.flows.iter().enumerate() {
         if let Some(mut s) = summarize_flow(table, flow, routers, judged_until) {

@@ -47,21 +47,14 @@ pub struct FlowKey {
     pub id: u16,
 }
 
-/// An address as one integer for hashing (a rare collision between an IPv4
-/// and an IPv6 value only costs a comparison: equality is on the fields).
-fn addr_bits(a: &IpAddr) -> u128 {
-    match a {
-        IpAddr::V4(v4) => (1u128 << 127) | u128::from(u32::from(*v4)),
-        IpAddr::V6(v6) => u128::from(*v6),
-    }
-}
-
 impl std::hash::Hash for FlowKey {
     // Two wide writes instead of the byte-by-byte hashing of `IpAddr`: this
     // key is hashed for every probe packet.
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u128(addr_bits(&self.src) ^ (u128::from(self.id) << 96) ^ (self.protocol as u128));
-        h.write_u128(addr_bits(&self.dst));
+        h.write_u128(
+            super::addr_bits(&self.src) ^ (u128::from(self.id) << 96) ^ (self.protocol as u128),
+        );
+        h.write_u128(super::addr_bits(&self.dst));
     }
 }
 
@@ -132,6 +125,14 @@ pub struct Flow {
     pub traceroute: bool,
 }
 
+/// The hot path's view of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FlowMeta {
+    index: u32,
+    probes: u32,
+    traceroute: bool,
+}
+
 /// Hop limits at or below this start a traceroute (ping sends 64 or 128).
 const TRACEROUTE_MAX_HOPS: u8 = 32;
 
@@ -183,7 +184,11 @@ impl Evictions {
 pub struct ProbeTable {
     limits: Limits,
     pub flows: Vec<Flow>,
-    flow_index: FastMap<FlowKey, u32>,
+    /// Flow key → what the hot path needs of the flow (kept in the index's
+    /// own bucket, so a lookup touches no other memory).
+    flow_index: FastMap<FlowKey, FlowMeta>,
+    /// Probes `0..grouped` are listed in their flows' `probes`.
+    grouped: usize,
     pub probes: Vec<Probe>,
     probe_index: FastMap<u64, u32>,
     /// The last probe looked up: a reply or a second sighting usually follows
@@ -313,9 +318,10 @@ impl ProbeTable {
             && last_n == n
             && k == key
         {
-            if hop_limit <= TRACEROUTE_MAX_HOPS {
-                let flow = self.probes[p].flow as usize;
-                self.flows[flow].traceroute = true;
+            if hop_limit <= TRACEROUTE_MAX_HOPS
+                && let Some(meta) = self.flow_index.get_mut(&key)
+            {
+                meta.traceroute = true;
             }
             return Some(p);
         }
@@ -327,23 +333,29 @@ impl ProbeTable {
     }
 
     fn lookup(&mut self, key: FlowKey, n: u32, hop_limit: u8) -> Option<usize> {
-        let flow = match self.flow_index.get(&key) {
-            Some(&f) => f,
-            None => {
-                if self.flows.len() >= self.limits.max_flows {
-                    self.evicted.flows += 1;
-                    return None;
-                }
-                let f = self.flows.len() as u32;
+        let flows_full = self.flows.len() >= self.limits.max_flows;
+        let meta = match self.flow_index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(_) if flows_full => {
+                self.evicted.flows += 1;
+                return None;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let index = self.flows.len() as u32;
                 self.flows.push(Flow {
                     key,
                     probes: Vec::new(),
-                    traceroute: hop_limit <= TRACEROUTE_MAX_HOPS,
+                    traceroute: false,
                 });
-                self.flow_index.insert(key, f);
-                f
+                e.insert(FlowMeta {
+                    index,
+                    probes: 0,
+                    traceroute: false,
+                })
             }
         };
+        meta.traceroute |= hop_limit <= TRACEROUTE_MAX_HOPS;
+        let flow = meta.index;
         let id = (u64::from(flow) << 32) | u64::from(n);
         if let Some(&p) = self.probe_index.get(&id) {
             return Some(p as usize);
@@ -353,19 +365,16 @@ impl ProbeTable {
             return None;
         }
         let p = self.probes.len();
-        let flow_entry = &mut self.flows[flow as usize];
-        flow_entry.traceroute |= hop_limit <= TRACEROUTE_MAX_HOPS;
-        let keep = if flow_entry.traceroute {
+        let keep = if meta.traceroute {
             self.limits.detailed_per_traceroute
         } else {
             self.limits.detailed_per_flow
         };
-        let flow_probes = &mut flow_entry.probes;
-        let detail = (flow_probes.len() < keep).then(|| {
+        let detail = ((meta.probes as usize) < keep).then(|| {
             self.details.push(ProbeDetail::default());
             (self.details.len() - 1) as u32
         });
-        flow_probes.push(p as u32);
+        meta.probes += 1;
         self.probes.push(Probe {
             flow,
             n,
@@ -422,6 +431,34 @@ impl ProbeTable {
         if kept == Some(false) {
             self.evicted.sightings += 1;
         }
+    }
+
+    /// Lists every probe in its flow's `probes` (in order of first sight) and
+    /// marks traceroute flows; the hot path leaves this for once at the end.
+    /// Call before reading `flows`.
+    pub fn group(&mut self) {
+        if self.grouped == self.probes.len() {
+            return;
+        }
+        let mut counts = vec![0u32; self.flows.len()];
+        for p in &self.probes[self.grouped..] {
+            counts[p.flow as usize] += 1;
+        }
+        for (flow, n) in self.flows.iter_mut().zip(&counts) {
+            flow.probes.reserve_exact(*n as usize);
+        }
+        for (i, p) in self.probes.iter().enumerate().skip(self.grouped) {
+            self.flows[p.flow as usize].probes.push(i as u32);
+        }
+        for meta in self.flow_index.values() {
+            self.flows[meta.index as usize].traceroute = meta.traceroute;
+        }
+        self.grouped = self.probes.len();
+    }
+
+    /// True when every probe is listed in its flow (see [`Self::group`]).
+    pub fn is_grouped(&self) -> bool {
+        self.grouped == self.probes.len()
     }
 
     pub fn detail(&self, probe: &Probe) -> Option<&ProbeDetail> {
