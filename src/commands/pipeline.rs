@@ -61,6 +61,7 @@ pub fn gather(specs: &[CaptureSpec], limits: Limits) -> Gathered {
         info.kernel_drops = summary.kernel_drops;
         g.infos.push(info);
     }
+    g.correlator.table.group();
     g
 }
 
