@@ -130,7 +130,7 @@ fn correlating(c: &mut Criterion) {
         b.iter(|| {
             let mut correlator = Correlator::new(Limits::default());
             for item in &items {
-                correlator.add_item(0, item.clone());
+                correlator.add_item(0, item);
             }
             black_box(correlator.table.probes.len())
         })

@@ -194,10 +194,10 @@ impl CaptureFile {
     where
         T: Send,
         S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
-        C: FnMut(T),
+        C: FnMut(&T),
     {
         self.walk(stage, false, |batch| {
-            for item in batch.out.drain(..) {
+            for item in &batch.out {
                 consume(item);
             }
         })

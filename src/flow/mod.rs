@@ -10,6 +10,7 @@ pub mod facts;
 pub mod observe;
 pub mod summary;
 pub mod table;
+pub mod tally;
 
 pub use facts::Facts;
 
@@ -115,13 +116,13 @@ impl Correlator {
     }
 
     /// Takes what one frame of capture number `capture` contributes.
-    pub fn add_item(&mut self, capture: u16, item: Item) {
+    pub fn add_item(&mut self, capture: u16, item: &Item) {
         match item {
             Item::Observed(o) => {
-                self.table.add(&o);
-                self.facts.add(&o);
+                self.table.add(o);
+                self.facts.add(o);
             }
-            Item::RawLink { src, dst } => self.facts.add_raw_link_packet(capture, src, dst),
+            Item::RawLink { src, dst } => self.facts.add_raw_link_packet(capture, *src, *dst),
         }
     }
 
@@ -130,7 +131,7 @@ impl Correlator {
         let mut items = Vec::new();
         items_of_decoded(capture, frame, decoded, &mut items);
         for item in items {
-            self.add_item(capture, item);
+            self.add_item(capture, &item);
         }
     }
 }

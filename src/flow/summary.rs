@@ -13,6 +13,15 @@ use std::net::IpAddr;
 
 use super::observe::{Outer, TRACEROUTE_BASE_PORT};
 use super::table::{ErrorSighting, Flow, FlowKey, Probe, ProbeTable, Protocol, Sighting};
+use super::tally::{RttSample, Tally};
+use std::collections::HashMap;
+
+/// What the tallied probes of one flow add to its summary.
+struct Tallied<'a> {
+    samples: &'a [RttSample],
+    /// Tallied requests still within their timeout (live capture).
+    waiting: u32,
+}
 use crate::decode::TunnelKind;
 use crate::decode::addr::isatap_ipv4;
 
@@ -133,21 +142,63 @@ pub struct Pending {
     pub probes: u32,
 }
 
-/// What [`judged`] leaves out at `judged_until`.
+/// What [`judged`] leaves out at `judged_until`, tallied probes included.
 pub fn pending(table: &ProbeTable, judged_until: Option<i64>) -> Pending {
+    let tallied = waiting_tallied(table, judged_until);
     let mut out = Pending::default();
-    for flow in &table.flows {
+    for (index, flow) in table.flows.iter().enumerate() {
         let waiting = flow
             .probes
             .iter()
             .filter(|&&p| !judged(&table.probes[p as usize], judged_until))
-            .count() as u32;
+            .count() as u32
+            + tallied.get(&(index as u32)).copied().unwrap_or(0);
         if waiting > 0 {
             out.flows += 1;
             out.probes += waiting;
         }
     }
     out
+}
+
+/// Tallied requests still within their timeout at `judged_until`, by flow.
+fn waiting_tallied(table: &ProbeTable, judged_until: Option<i64>) -> HashMap<u32, u32> {
+    let mut out = HashMap::new();
+    if let Some(cutoff) = judged_until {
+        for w in table.waiters.unanswered().filter(|w| w.ts_ns > cutoff) {
+            *out.entry(w.flow).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Round-trip samples of tallied probes, grouped by flow.
+struct Samples {
+    offsets: Vec<usize>,
+    samples: Vec<RttSample>,
+}
+
+impl Samples {
+    fn new(table: &ProbeTable) -> Samples {
+        let mut offsets = vec![0usize; table.flows.len() + 1];
+        for s in &table.rtt_samples {
+            offsets[s.flow as usize + 1] += 1;
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut next = offsets.clone();
+        let mut samples = table.rtt_samples.clone();
+        for s in &table.rtt_samples {
+            samples[next[s.flow as usize]] = *s;
+            next[s.flow as usize] += 1;
+        }
+        Samples { offsets, samples }
+    }
+
+    fn of(&self, flow: usize) -> &[RttSample] {
+        &self.samples[self.offsets[flow]..self.offsets[flow + 1]]
+    }
 }
 
 /// [`summarize`] as of `judged_until` (live capture): probes that are not
@@ -162,9 +213,15 @@ pub fn summarize_until(
         table.is_grouped(),
         "ProbeTable::group must run before summarizing"
     );
+    let samples = Samples::new(table);
+    let waiting = waiting_tallied(table, judged_until);
     let mut out = Vec::new();
     for (index, flow) in table.flows.iter().enumerate() {
-        if let Some(mut s) = summarize_flow(table, flow, routers, judged_until) {
+        let tallied = Tallied {
+            samples: samples.of(index),
+            waiting: waiting.get(&(index as u32)).copied().unwrap_or(0),
+        };
+        if let Some(mut s) = summarize_flow(table, flow, routers, judged_until, &tallied) {
             s.index = index as u32;
             out.push(s);
         }
@@ -180,6 +237,7 @@ fn summarize_flow(
     flow: &Flow,
     routers: &[IpAddr],
     judged_until: Option<i64>,
+    tallied: &Tallied<'_>,
 ) -> Option<FlowSummary> {
     let probes: Vec<&Probe> = flow
         .probes
@@ -297,7 +355,29 @@ fn summarize_flow(
     } else {
         Vec::new()
     };
-    let total = probes.len() as u32;
+    let mut total = probes.len() as u32;
+    // The tallied probes, as the prober's capture saw them: the one with the
+    // most requests, the highest hop limit (nearest the prober), the first read.
+    let prober = |t: &&Tally| (t.requests, t.highest_hop, std::cmp::Reverse(t.capture));
+    if let Some(t) = flow.tallies.iter().max_by_key(prober) {
+        total += t.requests.saturating_sub(tallied.waiting);
+        answered += t.answered_native;
+        if t.tunnel_src.is_none_or(|src| routers.contains(&src)) {
+            answered += t.answered_tunnel;
+        } else {
+            rejected += t.answered_tunnel;
+        }
+        if kind == FlowKind::Ping {
+            errored += t.errors;
+        }
+        rtts.extend(
+            tallied
+                .samples
+                .iter()
+                .filter(|s| s.capture == t.capture)
+                .map(|s| f64::from(s.ms)),
+        );
+    }
     // A traceroute probe is answered by its hop (Time Exceeded) or the target.
     if kind == FlowKind::Traceroute {
         answered = hops.iter().map(|h| h.answered).sum();

@@ -11,8 +11,8 @@
 use std::net::IpAddr;
 
 use super::FastMap;
-
 use super::observe::{LinkFacts, Observation, Outer, What};
+use super::tally::{Answer, MAX_RTT_SAMPLES, RttSample, Tally, Waiters};
 use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
 use crate::decode::{TCP_ACK, TCP_RST, TCP_SYN};
 
@@ -116,21 +116,29 @@ pub struct Probe {
     pub detail: Option<u32>,
 }
 
-/// A flow: its key and its probes in order of first sight.
+/// A flow: its key, its detailed probes in order of first sight, and the
+/// tallies of its other probes, one per capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flow {
     pub key: FlowKey,
     pub probes: Vec<u32>,
+    pub tallies: Vec<Tally>,
     /// Its first request had a traceroute's low hop limit.
     pub traceroute: bool,
 }
 
-/// The hot path's view of a flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The hot path's view of a flow, kept in the index's own bucket so that a
+/// lookup touches no other memory: its detailed-probe count and the tally of
+/// the capture being read.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct FlowMeta {
     index: u32,
     probes: u32,
     traceroute: bool,
+    /// Lowest and highest probe number of the detailed probes: a number
+    /// outside is tallied without a look in the probe index.
+    detailed_n: (u32, u32),
+    tally: Tally,
 }
 
 /// Hop limits at or below this start a traceroute (ping sends 64 or 128).
@@ -171,6 +179,11 @@ pub struct Evictions {
     pub probes: u64,
     /// Sightings not kept in detail (counted in their probe's totals).
     pub sightings: u64,
+    /// Tallied requests that stopped waiting for their reply early, and
+    /// round-trip times not kept as samples (the waiting table or the sample
+    /// store was full).
+    pub waiting: u64,
+    pub rtt_samples: u64,
 }
 
 impl Evictions {
@@ -195,7 +208,18 @@ pub struct ProbeTable {
     /// its request closely, so most lookups are answered here without hashing.
     recent: Option<(FlowKey, u32, usize)>,
     pub details: Vec<ProbeDetail>,
+    /// Requests of tallied probes waiting for their answer.
+    pub waiters: Waiters,
+    /// Round-trip times of tallied probes.
+    pub rtt_samples: Vec<RttSample>,
     pub evicted: Evictions,
+}
+
+/// Where an observation of a probe goes.
+enum Slot {
+    Detailed(usize),
+    Tallied,
+    Untracked,
 }
 
 enum Role {
@@ -304,16 +328,17 @@ impl ProbeTable {
             Role::Error(e) => e.quoted_hop_limit,
             Role::Reply => u8::MAX,
         };
-        let Some(index) = self.probe(flow, n, hop_limit) else {
-            return true;
-        };
-        self.record(index, role, seen);
+        match self.probe(flow, n, hop_limit, &role, o) {
+            Slot::Detailed(index) => self.record(index, role, seen),
+            Slot::Tallied | Slot::Untracked => {}
+        }
         true
     }
 
-    /// The probe for (flow, n), created on first sight (also for a reply or
-    /// error whose request was not captured).
-    fn probe(&mut self, key: FlowKey, n: u32, hop_limit: u8) -> Option<usize> {
+    /// The detailed probe for (flow, n), created on first sight (also for a
+    /// reply or error whose request was not captured) while the flow has
+    /// fewer than its limit; beyond, the observation is tallied.
+    fn probe(&mut self, key: FlowKey, n: u32, hop_limit: u8, role: &Role, o: &Observation) -> Slot {
         if let Some((k, last_n, p)) = self.recent
             && last_n == n
             && k == key
@@ -323,57 +348,80 @@ impl ProbeTable {
             {
                 meta.traceroute = true;
             }
-            return Some(p);
+            return Slot::Detailed(p);
         }
-        let found = self.lookup(key, n, hop_limit);
-        if let Some(p) = found {
+        let found = self.lookup(key, n, hop_limit, role, o);
+        if let Slot::Detailed(p) = found {
             self.recent = Some((key, n, p));
         }
         found
     }
 
-    fn lookup(&mut self, key: FlowKey, n: u32, hop_limit: u8) -> Option<usize> {
+    fn lookup(
+        &mut self,
+        key: FlowKey,
+        n: u32,
+        hop_limit: u8,
+        role: &Role,
+        o: &Observation,
+    ) -> Slot {
         let flows_full = self.flows.len() >= self.limits.max_flows;
         let meta = match self.flow_index.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(_) if flows_full => {
                 self.evicted.flows += 1;
-                return None;
+                return Slot::Untracked;
             }
             std::collections::hash_map::Entry::Vacant(e) => {
                 let index = self.flows.len() as u32;
                 self.flows.push(Flow {
                     key,
                     probes: Vec::new(),
+                    tallies: Vec::new(),
                     traceroute: false,
                 });
                 e.insert(FlowMeta {
                     index,
                     probes: 0,
                     traceroute: false,
+                    detailed_n: (u32::MAX, 0),
+                    tally: Tally::default(),
                 })
             }
         };
         meta.traceroute |= hop_limit <= TRACEROUTE_MAX_HOPS;
         let flow = meta.index;
         let id = (u64::from(flow) << 32) | u64::from(n);
-        if let Some(&p) = self.probe_index.get(&id) {
-            return Some(p as usize);
+        let maybe_detailed = (meta.detailed_n.0..=meta.detailed_n.1).contains(&n);
+        if maybe_detailed && let Some(&p) = self.probe_index.get(&id) {
+            return Slot::Detailed(p as usize);
         }
-        if self.probes.len() >= self.limits.max_probes {
-            self.evicted.probes += 1;
-            return None;
-        }
-        let p = self.probes.len();
         let keep = if meta.traceroute {
             self.limits.detailed_per_traceroute
         } else {
             self.limits.detailed_per_flow
         };
-        let detail = ((meta.probes as usize) < keep).then(|| {
-            self.details.push(ProbeDetail::default());
-            (self.details.len() - 1) as u32
-        });
+        if meta.probes as usize >= keep {
+            tally(
+                meta,
+                &mut self.flows,
+                &mut self.waiters,
+                &mut self.rtt_samples,
+                &mut self.evicted,
+                id,
+                role,
+                o,
+            );
+            return Slot::Tallied;
+        }
+        if self.probes.len() >= self.limits.max_probes {
+            self.evicted.probes += 1;
+            return Slot::Untracked;
+        }
+        let p = self.probes.len();
+        meta.detailed_n = (meta.detailed_n.0.min(n), meta.detailed_n.1.max(n));
+        self.details.push(ProbeDetail::default());
+        let detail = Some((self.details.len() - 1) as u32);
         meta.probes += 1;
         self.probes.push(Probe {
             flow,
@@ -389,7 +437,7 @@ impl ProbeTable {
             detail,
         });
         self.probe_index.insert(id, p as u32);
-        Some(p)
+        Slot::Detailed(p)
     }
 
     fn record(&mut self, index: usize, role: Role, seen: Sighting) {
@@ -437,9 +485,6 @@ impl ProbeTable {
     /// marks traceroute flows; the hot path leaves this for once at the end.
     /// Call before reading `flows`.
     pub fn group(&mut self) {
-        if self.grouped == self.probes.len() {
-            return;
-        }
         let mut counts = vec![0u32; self.flows.len()];
         for p in &self.probes[self.grouped..] {
             counts[p.flow as usize] += 1;
@@ -450,10 +495,13 @@ impl ProbeTable {
         for (i, p) in self.probes.iter().enumerate().skip(self.grouped) {
             self.flows[p.flow as usize].probes.push(i as u32);
         }
-        for meta in self.flow_index.values() {
-            self.flows[meta.index as usize].traceroute = meta.traceroute;
-        }
         self.grouped = self.probes.len();
+        for meta in self.flow_index.values_mut() {
+            let flow = &mut self.flows[meta.index as usize];
+            flow.traceroute = meta.traceroute;
+            flush(meta, flow);
+        }
+        self.evicted.waiting = self.waiters.overflowed;
     }
 
     /// True when every probe is listed in its flow (see [`Self::group`]).
@@ -464,6 +512,74 @@ impl ProbeTable {
     pub fn detail(&self, probe: &Probe) -> Option<&ProbeDetail> {
         probe.detail.map(|d| &self.details[d as usize])
     }
+}
+
+/// Counts an observation of a probe beyond the detailed ones of its flow.
+#[allow(clippy::too_many_arguments)]
+fn tally(
+    meta: &mut FlowMeta,
+    flows: &mut [Flow],
+    waiters: &mut Waiters,
+    samples: &mut Vec<RttSample>,
+    evicted: &mut Evictions,
+    key: u64,
+    role: &Role,
+    o: &Observation,
+) {
+    if meta.tally.capture != o.capture {
+        flush(meta, &mut flows[meta.index as usize]);
+        meta.tally.capture = o.capture;
+    }
+    let t = &mut meta.tally;
+    match role {
+        Role::Request => {
+            if waiters.request(o.capture, key, meta.index, o.ts_ns) {
+                t.requests += 1;
+                t.highest_hop = t.highest_hop.max(o.hop_limit);
+            }
+        }
+        Role::Reply => {
+            if let Answer::First(sent) = waiters.answer(o.capture, key) {
+                match o.outer {
+                    Some(outer) if outer.kind == crate::decode::TunnelKind::Isatap => {
+                        t.answered_tunnel += 1;
+                        t.tunnel_src.get_or_insert(outer.src);
+                    }
+                    _ => t.answered_native += 1,
+                }
+                if samples.len() < MAX_RTT_SAMPLES {
+                    samples.push(RttSample {
+                        flow: meta.index,
+                        capture: o.capture,
+                        ms: (o.ts_ns - sent) as f32 / 1e6,
+                    });
+                } else {
+                    evicted.rtt_samples += 1;
+                }
+            }
+        }
+        Role::Error(_) => {
+            if let Answer::First(_) = waiters.answer(o.capture, key) {
+                t.errors += 1;
+            }
+        }
+    }
+}
+
+/// Moves a flow's current tally into its per-capture tallies.
+fn flush(meta: &mut FlowMeta, flow: &mut Flow) {
+    if meta.tally.is_empty() {
+        return;
+    }
+    let capture = meta.tally.capture;
+    match flow.tallies.iter_mut().find(|t| t.capture == capture) {
+        Some(t) => t.merge(&meta.tally),
+        None => flow.tallies.push(meta.tally.clone()),
+    }
+    meta.tally = Tally {
+        capture,
+        ..Tally::default()
+    };
 }
 
 fn push_capped<T>(v: &mut Vec<T>, item: T, cap: usize) -> bool {

@@ -1,0 +1,118 @@
+//! A long ping keeps the sightings of its first probes and tallies the rest:
+//! the summary must count every probe once (duplicates in one capture and the
+//! same probes seen at a second capture point included), every answer, the
+//! replies a station would reject, and the round-trip times.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use isatap_trace::decode::TunnelKind;
+use isatap_trace::flow::observe::{LinkFacts, Observation, Outer, What};
+use isatap_trace::flow::{Correlator, Item, Limits, summarize};
+
+const STATION: &str = "fd9c:30c:2da4:1::5efe:ac10:1032";
+const CLIENT: &str = "fd9c:30c:2da4:1000::7";
+const ROUTER_V4: Ipv4Addr = Ipv4Addr::new(172, 16, 16, 31);
+const NODE_V4: Ipv4Addr = Ipv4Addr::new(172, 16, 16, 25);
+
+fn v6(s: &str) -> IpAddr {
+    IpAddr::V6(s.parse::<Ipv6Addr>().unwrap())
+}
+
+fn echo(capture: u16, ts_ms: i64, seq: u16, reply: bool, tunnel_from: Option<Ipv4Addr>) -> Item {
+    let (src, dst, what) = if reply {
+        (
+            v6(CLIENT),
+            v6(STATION),
+            What::EchoReply {
+                id: 1,
+                seq,
+                len: 32,
+            },
+        )
+    } else {
+        (
+            v6(STATION),
+            v6(CLIENT),
+            What::EchoRequest {
+                id: 1,
+                seq,
+                len: 32,
+            },
+        )
+    };
+    Item::Observed(Observation {
+        capture,
+        frame: u64::from(seq) * 2 + u64::from(reply),
+        ts_ns: ts_ms * 1_000_000,
+        link: LinkFacts::default(),
+        outer: tunnel_from.map(|from| Outer {
+            src: IpAddr::V4(from),
+            dst: IpAddr::V4(Ipv4Addr::new(172, 16, 16, 50)),
+            ttl: 128,
+            kind: TunnelKind::Isatap,
+        }),
+        src,
+        dst,
+        hop_limit: if reply { 126 } else { 128 },
+        what,
+    })
+}
+
+fn summary(items: &[(u16, Item)]) -> isatap_trace::flow::FlowSummary {
+    let mut c = Correlator::new(Limits::default());
+    for (capture, item) in items {
+        c.add_item(*capture, item);
+    }
+    c.table.group();
+    let mut flows = summarize(&c.table, &[IpAddr::V4(ROUTER_V4)]);
+    assert_eq!(flows.len(), 1);
+    flows.remove(0)
+}
+
+#[test]
+fn a_long_ping_is_counted_once_per_probe() {
+    let mut items = Vec::new();
+    for seq in 0..100u16 {
+        let t = i64::from(seq) * 1000;
+        items.push((0, echo(0, t, seq, false, None)));
+        // Every request twice, as `tcpdump -i any` records it.
+        items.push((0, echo(0, t, seq, false, None)));
+        // Every third probe unanswered; the others answered through the router
+        // after 20 ms, the reply recorded twice.
+        if seq % 3 != 0 {
+            items.push((0, echo(0, t + 20, seq, true, Some(ROUTER_V4))));
+            items.push((0, echo(0, t + 20, seq, true, Some(ROUTER_V4))));
+        }
+    }
+    // The router's capture saw the same probes (another clock), and the replies.
+    for seq in 0..100u16 {
+        let t = 5_000 + i64::from(seq) * 1000;
+        items.push((1, echo(1, t, seq, false, None)));
+        if seq % 3 != 0 {
+            items.push((1, echo(1, t + 19, seq, true, None)));
+        }
+    }
+    let s = summary(&items);
+    assert_eq!(s.probes, 100);
+    assert_eq!(s.answered, 66);
+    assert_eq!(s.rejected, 0);
+    let rtt = s.rtt.expect("round-trip times");
+    assert!(
+        (rtt.min_ms - 20.0).abs() < 0.01 && (rtt.max_ms - 20.0).abs() < 0.01,
+        "{rtt:?}"
+    );
+}
+
+#[test]
+fn tallied_replies_from_a_node_itself_are_rejected() {
+    let mut items = Vec::new();
+    for seq in 0..40u16 {
+        let t = i64::from(seq) * 1000;
+        items.push((0, echo(0, t, seq, false, None)));
+        items.push((0, echo(0, t + 30, seq, true, Some(NODE_V4))));
+    }
+    let s = summary(&items);
+    assert_eq!(s.probes, 40);
+    assert_eq!(s.answered, 0);
+    assert_eq!(s.rejected, 40);
+}
