@@ -163,7 +163,7 @@ impl Default for Limits {
         Limits {
             max_flows: 200_000,
             max_probes: 1_500_000,
-            detailed_per_flow: 8,
+            detailed_per_flow: 4,
             detailed_per_traceroute: 128,
             sightings_per_probe: 16,
         }

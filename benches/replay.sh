@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Replay benchmark: analyze a busy ISATAP router's capture (half ISATAP pings
+# from 256 stations to 64 DA clients, half LAN chatter: SMB, DNS, ARP, IPv4
+# ping, MLD) at 0.5, 1, 2 and 4 million frames, side by side with
+# `tcpdump -nn -r FILE 'ip proto 41'`, tshark (on a 200k-frame slice) and
+# `cat FILE > /dev/null` (the page-cache floor), all in one run.
+#
+# Usage: benches/replay.sh [SIZES...]     (default: 500000 1000000 2000000 4000000)
+# Needs tcpdump and tshark (apt-get install tcpdump tshark). Each timing is the
+# best of 3 runs with the file in the page cache; memory is peak RSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sizes=("$@")
+[ "${#sizes[@]}" -gt 0 ] || sizes=(500000 1000000 2000000 4000000)
+for tool in tcpdump tshark /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "replay.sh: $tool is missing (apt-get install tcpdump tshark time)" >&2; exit 2; }
+done
+
+cargo build --release --quiet --bin isatap-trace --example make-replay
+bin=target/release/isatap-trace
+gen=target/release/examples/make-replay
+dir=target/replay
+mkdir -p "$dir"
+
+# best_of CMD...: the shortest wall time of 3 runs, and the peak RSS (KiB) of that run.
+stats=$(mktemp)
+trap 'rm -f "$stats"' EXIT
+best_of() {
+    local best="" rss="" out
+    for _ in 1 2 3; do
+        /usr/bin/time -o "$stats" -f "%e %M" "$@" >/dev/null 2>&1 || true
+        out=$(tail -1 "$stats")
+        local t=${out% *} m=${out#* }
+        if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
+    done
+    echo "$best $rss"
+}
+
+slice="$dir/replay-200000.pcapng"
+[ -f "$slice" ] || "$gen" --frames 200000 --out "$slice" >/dev/null
+cat "$slice" >/dev/null
+read -r tshark_s _ < <(best_of tshark -n -r "$slice")
+tshark_fps=$(awk -v t="$tshark_s" 'BEGIN{printf "%.0f", 200000/t}')
+
+printf '%-9s %7s  %7s  %14s %9s  %9s  %12s  %10s %10s\n' \
+    frames MB "cat s" "isatap-trace s" "Mframes/s" "RSS MiB" "tcpdump s" "vs tcpdump" "vs cat"
+for n in "${sizes[@]}"; do
+    file="$dir/replay-$n.pcapng"
+    [ -f "$file" ] || "$gen" --frames "$n" --out "$file" >/dev/null
+    mb=$(( $(stat -c %s "$file") / 1048576 ))
+    cat "$file" >/dev/null
+    read -r cat_s _ < <(best_of cat "$file")
+    read -r ours_s ours_rss < <(best_of "$bin" analyze "$file")
+    read -r tcpdump_s _ < <(best_of tcpdump -nn -r "$file" 'ip proto 41')
+    awk -v n="$n" -v mb="$mb" -v c="$cat_s" -v o="$ours_s" -v r="$ours_rss" -v t="$tcpdump_s" 'BEGIN{
+        printf "%-9d %7d  %7.3f  %14.3f %9.2f  %9.1f  %12.3f  %9.1fx %9.1fx\n",
+            n, mb, c, o, n/o/1e6, r/1024, t, t/o, o/c }'
+done
+echo
+echo "tshark -n -r (200000-frame slice): ${tshark_s} s, ${tshark_fps} frames/s"
+echo "vs tcpdump: how many times faster than tcpdump (target: at least 15x)"
+echo "vs cat: how many times the time of cat (target: at most 3x); RSS target: at most 256 MiB"
