@@ -7,16 +7,20 @@
 //! Guarantees: a reader thread fills a few large reusable buffers and frames
 //! the records in them ([`super::framing`]); frames are handed to the caller
 //! borrowed from those buffers, so memory does not grow with the file and
-//! nothing is copied per packet. A file that is not a capture fails in
+//! nothing is copied per packet. For the split walk over a large plain file
+//! the thread frames a sliding memory-map window instead ([`super::mapped`]),
+//! which saves copying the file at all. A file that is not a capture fails in
 //! [`CaptureFile::open`]; a record that cannot be real or a file cut short
 //! ends the walk with a [`Damage`] after every frame before it was delivered.
 
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::framing::{self, Framer, LengthOrder, MAX_RECORD, Step};
 use super::input;
+use super::mapped::{MIN_MAPPED_FILE, WINDOW_BYTES, Window};
 use super::{CaptureError, Damage, Format, Frame};
 
 /// Size of each reading buffer; records larger than this get a buffer of their own.
@@ -93,6 +97,8 @@ pub struct CaptureFile {
     format: Format,
     gzip: bool,
     reader: Option<Box<dyn Read + Send>>,
+    /// The file, when it is plain and large enough to be worth mapping.
+    mappable: Option<File>,
     framer: Framer,
     /// File offset of the first byte `reader` will give.
     offset: u64,
@@ -151,11 +157,15 @@ impl CaptureFile {
                 (framer, 24)
             }
         };
+        let mappable = input
+            .file
+            .filter(|f| f.metadata().is_ok_and(|m| m.len() >= MIN_MAPPED_FILE));
         Ok(CaptureFile {
             path: path.to_path_buf(),
             format,
             gzip: input.gzip,
             reader: Some(input.reader),
+            mappable,
             framer,
             offset,
         })
@@ -218,6 +228,9 @@ impl CaptureFile {
         let Some(reader) = self.reader.take() else {
             return (self.summary(None), stage);
         };
+        // Only the stage sees the bytes of a split walk, on the reading
+        // thread, so a window can go as soon as it is framed.
+        let mapped = self.mappable.take().filter(|_| !keep_frames);
         let (full_tx, full_rx) = sync_channel::<Batch<T>>(BATCHES);
         let (free_tx, free_rx) = sync_channel::<Batch<T>>(BATCHES + 1);
         let framer = self.framer.clone();
@@ -225,15 +238,19 @@ impl CaptureFile {
         let (framer, damage, stage) = std::thread::scope(|s| {
             let reading = s.spawn(move || {
                 let mut stage = stage;
-                let (framer, damage) = read_batches(
-                    reader,
-                    framer,
-                    offset,
-                    &mut stage,
-                    keep_frames,
-                    full_tx,
-                    free_rx,
-                );
+                let pool = Pool::new(free_rx);
+                let (framer, damage) = match mapped {
+                    Some(file) => map_batches(&file, framer, offset, &mut stage, full_tx, pool),
+                    None => read_batches(
+                        reader,
+                        framer,
+                        offset,
+                        &mut stage,
+                        keep_frames,
+                        full_tx,
+                        pool,
+                    ),
+                };
                 (framer, damage, stage)
             });
             for mut batch in full_rx {
@@ -398,6 +415,95 @@ fn frame_in<'a>(data: &'a [u8], p: &framing::Packet) -> Frame<'a> {
     }
 }
 
+/// The batches the reading thread fills: reused once the caller is done
+/// with them, at most `BATCHES + 1` in all.
+struct Pool<T> {
+    free: Receiver<Batch<T>>,
+    spare: Vec<Batch<T>>,
+    made: usize,
+}
+
+impl<T> Pool<T> {
+    fn new(free: Receiver<Batch<T>>) -> Pool<T> {
+        Pool {
+            free,
+            spare: Vec::new(),
+            made: 0,
+        }
+    }
+
+    /// An empty batch; `None` when the caller has gone away.
+    fn get(&mut self) -> Option<Batch<T>> {
+        let mut batch = match (self.spare.pop(), self.free.try_recv()) {
+            (Some(b), _) | (None, Ok(b)) => b,
+            (None, Err(_)) if self.made < BATCHES + 1 => {
+                self.made += 1;
+                Batch {
+                    data: Vec::new(),
+                    frames: Vec::new(),
+                    out: Vec::new(),
+                }
+            }
+            (None, Err(_)) => self.free.recv().ok()?,
+        };
+        batch.frames.clear();
+        batch.out.clear();
+        Some(batch)
+    }
+
+    /// Takes back a batch the caller returned early, if any.
+    fn collect(&mut self) {
+        if let Ok(b) = self.free.try_recv() {
+            self.spare.push(b);
+        }
+    }
+}
+
+/// How framing the records in a stretch of bytes ended.
+enum Framed {
+    /// Every record up to the limit was framed.
+    Done,
+    /// The record at the position needs this many bytes, more than are there.
+    Need(usize),
+    Damaged(String),
+}
+
+/// Frames the records of `data` from `*pos` until `limit` (a record that
+/// starts before `limit` is framed whole), running `stage` on each packet or
+/// listing it in `frames`. `*pos` ends at the first record not framed.
+fn frame_records<T, S>(
+    framer: &mut Framer,
+    data: &[u8],
+    pos: &mut usize,
+    limit: usize,
+    stage: &mut S,
+    frames: Option<&mut Vec<framing::Packet>>,
+    out: &mut Vec<T>,
+) -> Framed
+where
+    S: FnMut(&Frame<'_>, &mut Vec<T>),
+{
+    let mut frames = frames;
+    while *pos < limit {
+        let at = *pos;
+        match framer.step(&data[at..]) {
+            Step::Packet(mut p, len) => {
+                p.data = p.data.start + at..p.data.end + at;
+                p.comment = p.comment.map(|c| c.start + at..c.end + at);
+                match frames.as_deref_mut() {
+                    Some(frames) => frames.push(p),
+                    None => stage(&frame_in(data, &p), out),
+                }
+                *pos += len;
+            }
+            Step::Other(len) => *pos += len,
+            Step::Need(n) => return Framed::Need(n),
+            Step::Damaged(reason) => return Framed::Damaged(reason),
+        }
+    }
+    Framed::Done
+}
+
 /// The reading thread: fills buffers, frames their records, sends them on.
 /// Returns the framer (with its counts) and the damage that ended the walk.
 fn read_batches<T, S>(
@@ -407,37 +513,24 @@ fn read_batches<T, S>(
     stage: &mut S,
     keep_frames: bool,
     full: SyncSender<Batch<T>>,
-    free: Receiver<Batch<T>>,
+    mut pool: Pool<T>,
 ) -> (Framer, Option<Damage>)
 where
     S: FnMut(&Frame<'_>, &mut Vec<T>),
 {
-    let mut spare: Vec<Batch<T>> = Vec::new();
-    let mut made = 0usize;
     // Bytes of a record that began at the end of the previous buffer.
     let mut carry: Vec<u8> = Vec::new();
     let mut need = 0usize;
     loop {
-        let mut batch = match (spare.pop(), free.try_recv()) {
-            (Some(b), _) | (None, Ok(b)) => b,
-            (None, Err(_)) if made < BATCHES + 1 => {
-                made += 1;
-                Batch {
-                    data: vec![0; BATCH_BYTES],
-                    frames: Vec::with_capacity(BATCH_BYTES / 64),
-                    out: Vec::new(),
-                }
-            }
-            (None, Err(_)) => match free.recv() {
-                Ok(b) => b,
-                Err(_) => return (framer, None),
-            },
+        let Some(mut batch) = pool.get() else {
+            return (framer, None);
         };
-        batch.frames.clear();
-        batch.out.clear();
         let wanted = need.max(carry.len() + 1).max(BATCH_BYTES);
         if batch.data.len() < wanted {
             batch.data.resize(wanted, 0);
+        }
+        if keep_frames && batch.frames.capacity() == 0 {
+            batch.frames.reserve(BATCH_BYTES / 64);
         }
         batch.data[..carry.len()].copy_from_slice(&carry);
         let mut filled = carry.len();
@@ -460,35 +553,29 @@ where
         }
         let at_end = filled < batch.data.len();
         let mut pos = 0usize;
-        let mut damage = None;
+        let Batch { data, frames, out } = &mut batch;
+        let framed = frame_records(
+            &mut framer,
+            &data[..filled],
+            &mut pos,
+            filled,
+            stage,
+            keep_frames.then_some(frames),
+            out,
+        );
         need = 0;
-        while pos < filled {
-            match framer.step(&batch.data[pos..filled]) {
-                Step::Packet(mut p, len) => {
-                    p.data = p.data.start + pos..p.data.end + pos;
-                    p.comment = p.comment.map(|c| c.start + pos..c.end + pos);
-                    if keep_frames {
-                        batch.frames.push(p);
-                    } else {
-                        stage(&frame_in(&batch.data, &p), &mut batch.out);
-                    }
-                    pos += len;
-                }
-                Step::Other(len) => pos += len,
-                Step::Need(n) => {
-                    need = n;
-                    break;
-                }
-                Step::Damaged(reason) => {
-                    damage = Some(Damage::Malformed {
-                        after_frame: framer.records,
-                        offset: offset + pos as u64,
-                        reason,
-                    });
-                    break;
-                }
+        let damage = match framed {
+            Framed::Done => None,
+            Framed::Need(n) => {
+                need = n;
+                None
             }
-        }
+            Framed::Damaged(reason) => Some(Damage::Malformed {
+                after_frame: framer.records,
+                offset: offset + pos as u64,
+                reason,
+            }),
+        };
         let record_offset = offset + pos as u64;
         carry.clear();
         carry.extend_from_slice(&batch.data[pos..filled]);
@@ -518,9 +605,87 @@ where
             };
             return (framer, damage);
         }
-        if let Ok(b) = free.try_recv() {
-            spare.push(b);
+        pool.collect();
+    }
+}
+
+/// The reading thread of a split walk over a mapped file: maps a window at
+/// the next record, runs the stage over its records a batch at a time, and
+/// maps the next window where the last whole record ended. The file's
+/// length is checked again at each window, so a capture still being written
+/// is read as far as it has got.
+fn map_batches<T, S>(
+    file: &File,
+    mut framer: Framer,
+    mut offset: u64,
+    stage: &mut S,
+    full: SyncSender<Batch<T>>,
+    mut pool: Pool<T>,
+) -> (Framer, Option<Damage>)
+where
+    S: FnMut(&Frame<'_>, &mut Vec<T>),
+{
+    let failed = |framer: &Framer, offset: u64, e: io::Error| Damage::Malformed {
+        after_frame: framer.records,
+        offset,
+        reason: e.to_string(),
+    };
+    // Bytes the record at `offset` needs (0: unknown yet).
+    let mut need = 0usize;
+    loop {
+        let len = match file.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => return (framer.clone(), Some(failed(&framer, offset, e))),
+        };
+        let available = len.saturating_sub(offset);
+        if available == 0 || (available as usize) < need {
+            let damage = (available > 0 || need > 0).then_some(Damage::Truncated {
+                after_frame: framer.records,
+                offset,
+            });
+            return (framer, damage);
         }
+        let span = WINDOW_BYTES.max(need).min(available as usize);
+        let window = match Window::map(file, offset, span) {
+            Ok(w) => w,
+            Err(e) => return (framer.clone(), Some(failed(&framer, offset, e))),
+        };
+        let data = window.bytes();
+        let mut pos = 0usize;
+        need = 0;
+        while pos < data.len() && need == 0 {
+            let Some(mut batch) = pool.get() else {
+                return (framer, None);
+            };
+            let limit = (pos + BATCH_BYTES).min(data.len());
+            let framed = frame_records(
+                &mut framer,
+                data,
+                &mut pos,
+                limit,
+                stage,
+                None,
+                &mut batch.out,
+            );
+            if full.send(batch).is_err() {
+                return (framer, None);
+            }
+            match framed {
+                Framed::Done => {}
+                // At least one byte more than the window holds: map again from here.
+                Framed::Need(n) => need = n.max(data.len() - pos + 1),
+                Framed::Damaged(reason) => {
+                    let damage = Damage::Malformed {
+                        after_frame: framer.records,
+                        offset: offset + pos as u64,
+                        reason,
+                    };
+                    return (framer, Some(damage));
+                }
+            }
+            pool.collect();
+        }
+        offset += pos as u64;
     }
 }
 

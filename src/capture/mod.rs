@@ -10,6 +10,7 @@ pub mod file;
 pub mod framing;
 pub mod input;
 pub mod live;
+pub mod mapped;
 pub mod pcapng_writer;
 
 use std::fmt;
