@@ -251,16 +251,6 @@ impl ProbeTable {
             dst,
             id,
         };
-        let seen = Sighting {
-            capture: o.capture,
-            frame: o.frame,
-            ts_ns: o.ts_ns,
-            hop_limit: o.hop_limit,
-            link: o.link,
-            outer: o.outer,
-            src: o.src,
-            dst: o.dst,
-        };
         let (flow, n, role) = match &o.what {
             What::EchoRequest { id, seq, .. } => (
                 key(echo(o.src.is_ipv6()), o.src, o.dst, *id),
@@ -311,7 +301,7 @@ impl ProbeTable {
                     return false;
                 };
                 let error = ErrorSighting {
-                    seen,
+                    seen: sighting(o),
                     v6: *v6,
                     ty: *ty,
                     code: *code,
@@ -329,7 +319,7 @@ impl ProbeTable {
             Role::Reply => u8::MAX,
         };
         match self.probe(flow, n, hop_limit, &role, o) {
-            Slot::Detailed(index) => self.record(index, role, seen),
+            Slot::Detailed(index) => self.record(index, role, sighting(o)),
             Slot::Tallied | Slot::Untracked => {}
         }
         true
@@ -514,6 +504,20 @@ impl ProbeTable {
     }
 }
 
+/// Where and how an observation was seen.
+fn sighting(o: &Observation) -> Sighting {
+    Sighting {
+        capture: o.capture,
+        frame: o.frame,
+        ts_ns: o.ts_ns,
+        hop_limit: o.hop_limit,
+        link: o.link,
+        outer: o.outer,
+        src: o.src,
+        dst: o.dst,
+    }
+}
+
 /// Counts an observation of a probe beyond the detailed ones of its flow.
 #[allow(clippy::too_many_arguments)]
 fn tally(
@@ -539,7 +543,7 @@ fn tally(
             }
         }
         Role::Reply => {
-            if let Answer::First(sent) = waiters.answer(o.capture, key) {
+            if let Answer::First(sent) = waiters.answer(o.capture, key, o.ts_ns) {
                 match o.outer {
                     Some(outer) if outer.kind == crate::decode::TunnelKind::Isatap => {
                         t.answered_tunnel += 1;
@@ -559,7 +563,7 @@ fn tally(
             }
         }
         Role::Error(_) => {
-            if let Answer::First(_) = waiters.answer(o.capture, key) {
+            if let Answer::First(_) = waiters.answer(o.capture, key, o.ts_ns) {
                 t.errors += 1;
             }
         }

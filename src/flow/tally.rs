@@ -7,7 +7,6 @@
 //! round-trip samples by count); what does not fit is counted, never dropped
 //! silently. A request seen twice in one capture is counted once.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use super::FastMap;
@@ -74,13 +73,27 @@ pub enum Answer {
 }
 
 /// Requests of the current capture waiting for their answer.
+///
+/// Answered requests leave at once, so the table holds the requests in
+/// flight plus the unanswered ones of the last [`REPLY_WINDOW_NS`]; those past
+/// their window are swept out whenever the table has doubled since the last
+/// sweep, which keeps the cost per request constant without a queue.
 #[derive(Debug, Default)]
 pub struct Waiters {
     map: FastMap<u64, Waiting>,
-    queue: VecDeque<(i64, u64)>,
     capture: Option<u16>,
+    /// Table size that triggers the next sweep.
+    sweep_at: usize,
     /// Requests that stopped waiting early because the table was full.
     pub overflowed: u64,
+}
+
+/// Smallest table size worth a sweep.
+const SWEEP_MIN: usize = 4096;
+
+/// Whether a request sent at `sent` may still be answered at `now`.
+fn within_window(sent: i64, now: i64) -> bool {
+    now.saturating_sub(sent) <= REPLY_WINDOW_NS
 }
 
 impl Waiters {
@@ -88,7 +101,7 @@ impl Waiters {
     fn enter(&mut self, capture: u16) {
         if self.capture != Some(capture) {
             self.map.clear();
-            self.queue.clear();
+            self.sweep_at = SWEEP_MIN;
             self.capture = Some(capture);
         }
     }
@@ -96,40 +109,116 @@ impl Waiters {
     /// A request: false when it already waits (the same packet seen twice).
     pub fn request(&mut self, capture: u16, key: u64, flow: u32, ts_ns: i64) -> bool {
         self.enter(capture);
-        if self.map.contains_key(&key) {
-            return false;
-        }
-        while let Some(&(ts, old)) = self.queue.front() {
-            let too_old = ts < ts_ns.saturating_sub(REPLY_WINDOW_NS);
-            if !too_old && self.map.len() < MAX_WAITING {
-                break;
-            }
-            self.queue.pop_front();
-            if self.map.get(&old).is_some_and(|w| w.ts_ns == ts) {
-                self.map.remove(&old);
-                if !too_old {
-                    self.overflowed += 1;
+        let waiting = Waiting { flow, ts_ns };
+        match self.map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                if within_window(e.get().ts_ns, ts_ns) {
+                    return false;
                 }
+                // The same number again after its window: a new request.
+                e.insert(waiting);
+                return true;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(waiting);
             }
         }
-        self.map.insert(key, Waiting { flow, ts_ns });
-        self.queue.push_back((ts_ns, key));
+        if self.map.len() >= self.sweep_at {
+            self.sweep(ts_ns);
+        }
         true
     }
 
-    /// A reply or error for `key` in `capture`.
-    pub fn answer(&mut self, capture: u16, key: u64) -> Answer {
+    /// Drops the requests past their window; when the table is still full,
+    /// the oldest quarter stops waiting too (counted in `overflowed`).
+    fn sweep(&mut self, now: i64) {
+        self.map.retain(|_, w| within_window(w.ts_ns, now));
+        if self.map.len() >= MAX_WAITING {
+            let mut times: Vec<i64> = self.map.values().map(|w| w.ts_ns).collect();
+            let quarter = times.len() / 4;
+            let (_, &mut cutoff, _) = times.select_nth_unstable(quarter);
+            let before = self.map.len();
+            self.map.retain(|_, w| w.ts_ns > cutoff);
+            self.overflowed += (before - self.map.len()) as u64;
+        }
+        self.sweep_at = (self.map.len() * 2).clamp(SWEEP_MIN, MAX_WAITING);
+    }
+
+    /// A reply or error for `key` in `capture`, seen at `ts_ns`.
+    pub fn answer(&mut self, capture: u16, key: u64, ts_ns: i64) -> Answer {
         self.enter(capture);
         // Answered requests leave the table, which stays as small as the
         // number of requests in flight.
         match self.map.remove(&key) {
-            Some(w) => Answer::First(w.ts_ns),
-            None => Answer::Nothing,
+            Some(w) if within_window(w.ts_ns, ts_ns) => Answer::First(w.ts_ns),
+            _ => Answer::Nothing,
         }
     }
 
-    /// Unanswered requests still within their time.
+    /// Unanswered requests (those past their window may linger until the next sweep).
     pub fn unanswered(&self) -> impl Iterator<Item = &Waiting> {
         self.map.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    #[test]
+    fn a_request_waits_once_and_is_answered_once() {
+        let mut w = Waiters::default();
+        assert!(w.request(0, 7, 1, S));
+        assert!(!w.request(0, 7, 1, S + 1), "the same packet seen twice");
+        assert_eq!(w.answer(0, 7, 2 * S), Answer::First(S));
+        assert_eq!(w.answer(0, 7, 2 * S), Answer::Nothing, "a duplicate reply");
+    }
+
+    #[test]
+    fn an_answer_after_the_window_finds_nothing() {
+        let mut w = Waiters::default();
+        assert!(w.request(0, 1, 1, 0));
+        assert_eq!(w.answer(0, 1, REPLY_WINDOW_NS + 1), Answer::Nothing);
+        // The same number after the window is a new request.
+        assert!(w.request(0, 2, 1, 0));
+        assert!(w.request(0, 2, 1, REPLY_WINDOW_NS + 1));
+        assert_eq!(
+            w.answer(0, 2, REPLY_WINDOW_NS + 2),
+            Answer::First(REPLY_WINDOW_NS + 1)
+        );
+    }
+
+    #[test]
+    fn another_capture_starts_over() {
+        let mut w = Waiters::default();
+        assert!(w.request(0, 1, 1, S));
+        assert_eq!(w.answer(1, 1, S), Answer::Nothing);
+        assert!(w.request(0, 1, 1, S));
+    }
+
+    #[test]
+    fn old_requests_are_swept_and_a_full_table_sheds_its_oldest() {
+        let mut w = Waiters::default();
+        // Unanswered requests spread over ten windows: the table holds about
+        // one window's worth, not all of them.
+        let n = 100_000i64;
+        for i in 0..n {
+            w.request(0, i as u64, 0, i * (10 * REPLY_WINDOW_NS / n));
+        }
+        assert!(w.map.len() < 3 * n as usize / 10, "{} waiting", w.map.len());
+        assert_eq!(w.overflowed, 0);
+        // More requests within one window than the table takes: the oldest
+        // stop waiting, counted; the newest still find their reply.
+        let mut w = Waiters::default();
+        let n = MAX_WAITING as u64 + 1000;
+        for i in 0..n {
+            w.request(0, i, 0, S + i as i64);
+        }
+        assert!(w.map.len() <= MAX_WAITING);
+        assert!(w.overflowed > 0);
+        assert_eq!(w.overflowed + w.map.len() as u64, n);
+        assert_eq!(w.answer(0, n - 1, 2 * S), Answer::First(S + n as i64 - 1));
     }
 }
