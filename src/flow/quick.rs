@@ -105,6 +105,12 @@ fn echo(m: &[u8], v6: bool) -> Option<What> {
     }
 }
 
+/// ICMPv6 neighbor discovery types (router and neighbor solicitation and
+/// advertisement, redirect): observed or checked by the full path.
+fn is_nd(ty: u8) -> bool {
+    (133..=137).contains(&ty)
+}
+
 enum Inner {
     Irrelevant,
     What(What),
@@ -118,6 +124,11 @@ fn transport(ip: &Ip<'_>) -> Inner {
     match (ip.protocol, ip.src.is_ipv6()) {
         (58, true) | (1, false) => match echo(p, ip.src.is_ipv6()) {
             Some(w) => Inner::What(w),
+            // Informational ICMPv6 that is neither echo nor neighbor
+            // discovery (MLD, node information, ...): decodes to nothing.
+            None if ip.src.is_ipv6() && p.len() >= 8 && p[0] >= 128 && !is_nd(p[0]) => {
+                Inner::Irrelevant
+            }
             None => Inner::Slow,
         },
         (6, _) => match p.get(13) {
