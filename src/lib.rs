@@ -17,6 +17,7 @@ pub mod decode;
 pub mod diagnose;
 pub mod error;
 pub mod flow;
+pub mod parallel;
 pub mod redact;
 pub mod report;
 pub mod synth;

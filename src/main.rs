@@ -37,12 +37,17 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 output: args.output,
                 export_pcap: args.export_pcap,
                 redact: args.redact.then(Redactor::from_env),
+                progress: err.is_terminal(),
             };
             Ok(commands::analyze::run(&cfg, &mut out, &mut err)?)
         }
         Command::Topology(args) => {
             let specs = capture_specs(&args.captures)?;
-            Ok(commands::topology::run(&specs, &mut out)?)
+            Ok(commands::topology::run(
+                &specs,
+                err.is_terminal(),
+                &mut out,
+            )?)
         }
         Command::Live(args) => {
             let cfg = LiveConfig {

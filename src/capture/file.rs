@@ -91,6 +91,9 @@ pub struct FileSummary {
     pub damage: Option<Damage>,
 }
 
+/// Receives the count of bytes read so far.
+pub type ProgressHook = Box<dyn Fn(u64) + Send + Sync>;
+
 /// An opened capture file, ready to walk.
 pub struct CaptureFile {
     path: PathBuf,
@@ -99,6 +102,8 @@ pub struct CaptureFile {
     reader: Option<Box<dyn Read + Send>>,
     /// The file, when it is plain and large enough to be worth mapping.
     mappable: Option<File>,
+    /// Told the bytes read so far, once per buffer, from the reading thread.
+    progress: Option<ProgressHook>,
     framer: Framer,
     /// File offset of the first byte `reader` will give.
     offset: u64,
@@ -166,6 +171,7 @@ impl CaptureFile {
             gzip: input.gzip,
             reader: Some(input.reader),
             mappable,
+            progress: None,
             framer,
             offset,
         })
@@ -181,6 +187,24 @@ impl CaptureFile {
 
     pub fn is_gzip(&self) -> bool {
         self.gzip
+    }
+
+    /// The file's length in bytes when it is a plain file (what progress
+    /// counts towards); `None` for compressed data and pipes.
+    pub fn byte_len(&self) -> Option<u64> {
+        if self.gzip {
+            return None;
+        }
+        std::fs::metadata(&self.path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    }
+
+    /// Calls `hook` with the bytes read so far (of the decompressed data for
+    /// a gzip file) as the walk goes, from the reading thread.
+    pub fn on_progress(&mut self, hook: impl Fn(u64) + Send + Sync + 'static) {
+        self.progress = Some(Box::new(hook));
     }
 
     /// Calls `on_frame` for every packet, in file order, and returns what else
@@ -231,6 +255,7 @@ impl CaptureFile {
         // Only the stage sees the bytes of a split walk, on the reading
         // thread, so a window can go as soon as it is framed.
         let mapped = self.mappable.take().filter(|_| !keep_frames);
+        let progress = self.progress.take();
         let (full_tx, full_rx) = sync_channel::<Batch<T>>(BATCHES);
         let (free_tx, free_rx) = sync_channel::<Batch<T>>(BATCHES + 1);
         let framer = self.framer.clone();
@@ -238,18 +263,14 @@ impl CaptureFile {
         let (framer, damage, stage) = std::thread::scope(|s| {
             let reading = s.spawn(move || {
                 let mut stage = stage;
-                let pool = Pool::new(free_rx);
+                let progress: &dyn Fn(u64) = match &progress {
+                    Some(hook) => hook,
+                    None => &|_| {},
+                };
+                let outlet = Outlet::new(full_tx, free_rx, progress);
                 let (framer, damage) = match mapped {
-                    Some(file) => map_batches(&file, framer, offset, &mut stage, full_tx, pool),
-                    None => read_batches(
-                        reader,
-                        framer,
-                        offset,
-                        &mut stage,
-                        keep_frames,
-                        full_tx,
-                        pool,
-                    ),
+                    Some(file) => map_batches(&file, framer, offset, &mut stage, outlet),
+                    None => read_batches(reader, framer, offset, &mut stage, keep_frames, outlet),
                 };
                 (framer, damage, stage)
             });
@@ -415,20 +436,29 @@ fn frame_in<'a>(data: &'a [u8], p: &framing::Packet) -> Frame<'a> {
     }
 }
 
-/// The batches the reading thread fills: reused once the caller is done
-/// with them, at most `BATCHES + 1` in all.
-struct Pool<T> {
+/// Where the reading thread's batches come from and go: at most
+/// `BATCHES + 1` in all, reused once the caller is done with them; and who
+/// hears how far reading has got.
+struct Outlet<'p, T> {
+    full: SyncSender<Batch<T>>,
     free: Receiver<Batch<T>>,
     spare: Vec<Batch<T>>,
     made: usize,
+    progress: &'p dyn Fn(u64),
 }
 
-impl<T> Pool<T> {
-    fn new(free: Receiver<Batch<T>>) -> Pool<T> {
-        Pool {
+impl<'p, T> Outlet<'p, T> {
+    fn new(
+        full: SyncSender<Batch<T>>,
+        free: Receiver<Batch<T>>,
+        progress: &'p dyn Fn(u64),
+    ) -> Outlet<'p, T> {
+        Outlet {
+            full,
             free,
             spare: Vec::new(),
             made: 0,
+            progress,
         }
     }
 
@@ -451,11 +481,18 @@ impl<T> Pool<T> {
         Some(batch)
     }
 
-    /// Takes back a batch the caller returned early, if any.
-    fn collect(&mut self) {
+    /// Hands a filled batch to the caller, with the file offset reading has
+    /// reached; false when the caller has gone away.
+    fn send(&mut self, batch: Batch<T>, reached: u64) -> bool {
+        if self.full.send(batch).is_err() {
+            return false;
+        }
+        (self.progress)(reached);
+        // Take back a batch the caller has finished with, if any.
         if let Ok(b) = self.free.try_recv() {
             self.spare.push(b);
         }
+        true
     }
 }
 
@@ -512,8 +549,7 @@ fn read_batches<T, S>(
     mut offset: u64,
     stage: &mut S,
     keep_frames: bool,
-    full: SyncSender<Batch<T>>,
-    mut pool: Pool<T>,
+    mut outlet: Outlet<'_, T>,
 ) -> (Framer, Option<Damage>)
 where
     S: FnMut(&Frame<'_>, &mut Vec<T>),
@@ -522,7 +558,7 @@ where
     let mut carry: Vec<u8> = Vec::new();
     let mut need = 0usize;
     loop {
-        let Some(mut batch) = pool.get() else {
+        let Some(mut batch) = outlet.get() else {
             return (framer, None);
         };
         let wanted = need.max(carry.len() + 1).max(BATCH_BYTES);
@@ -580,7 +616,7 @@ where
         carry.clear();
         carry.extend_from_slice(&batch.data[pos..filled]);
         offset += pos as u64;
-        if full.send(batch).is_err() {
+        if !outlet.send(batch, offset) {
             return (framer, None);
         }
         if damage.is_some() {
@@ -605,7 +641,6 @@ where
             };
             return (framer, damage);
         }
-        pool.collect();
     }
 }
 
@@ -619,8 +654,7 @@ fn map_batches<T, S>(
     mut framer: Framer,
     mut offset: u64,
     stage: &mut S,
-    full: SyncSender<Batch<T>>,
-    mut pool: Pool<T>,
+    mut outlet: Outlet<'_, T>,
 ) -> (Framer, Option<Damage>)
 where
     S: FnMut(&Frame<'_>, &mut Vec<T>),
@@ -654,7 +688,7 @@ where
         let mut pos = 0usize;
         need = 0;
         while pos < data.len() && need == 0 {
-            let Some(mut batch) = pool.get() else {
+            let Some(mut batch) = outlet.get() else {
                 return (framer, None);
             };
             let limit = (pos + BATCH_BYTES).min(data.len());
@@ -667,7 +701,7 @@ where
                 None,
                 &mut batch.out,
             );
-            if full.send(batch).is_err() {
+            if !outlet.send(batch, offset + pos as u64) {
                 return (framer, None);
             }
             match framed {
@@ -683,7 +717,6 @@ where
                     return (framer, Some(damage));
                 }
             }
-            pool.collect();
         }
         offset += pos as u64;
     }

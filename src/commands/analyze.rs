@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::cli::{CaptureSpec, ReportFormat};
 use crate::error::Error;
@@ -12,7 +13,8 @@ use crate::report::export::{self, ExportPlan};
 use crate::report::{self, Report};
 use crate::topology::Topology;
 
-use super::pipeline::{conclude_with, gather};
+use super::pipeline::{conclude_with, gather_showing};
+use super::progress::Progress;
 use super::{Outcome, is_broken_pipe};
 
 /// A resolved `analyze` invocation.
@@ -28,6 +30,8 @@ pub struct AnalyzeConfig {
     pub export_pcap: Option<PathBuf>,
     /// Replace addresses by pseudonyms in every output.
     pub redact: Option<Redactor>,
+    /// Show a progress bar on stderr (it is a terminal) while reading.
+    pub progress: bool,
 }
 
 /// Writes `report` in `format`.
@@ -56,7 +60,8 @@ pub fn run(
         ));
     }
     let topology = cfg.topology.as_deref().map(Topology::load).transpose()?;
-    let gathered = gather(&cfg.captures, Limits::default());
+    let progress = Arc::new(Progress::new(cfg.progress));
+    let gathered = gather_showing(&cfg.captures, Limits::default(), &progress);
     if gathered.infos.is_empty() {
         // Nothing readable: the first reason is the error.
         return Err(gathered

@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod decode;
 pub mod live;
 pub mod pipeline;
+pub mod progress;
 pub mod topology;
 
 use std::io;

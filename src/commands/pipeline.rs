@@ -2,6 +2,9 @@
 //! captures into a correlator, then infer the topology, summarise flows,
 //! diagnose and build the report.
 
+use std::sync::Arc;
+
+use super::progress::Progress;
 use crate::capture::file::CaptureFile;
 use crate::capture::{CaptureError, CaptureInfo, Frame};
 use crate::cli::CaptureSpec;
@@ -24,6 +27,11 @@ pub struct Gathered {
 
 /// Reads every capture in turn into one correlator.
 pub fn gather(specs: &[CaptureSpec], limits: Limits) -> Gathered {
+    gather_showing(specs, limits, &Arc::new(Progress::hidden()))
+}
+
+/// [`gather`] with a progress bar.
+pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Progress>) -> Gathered {
     let mut g = Gathered {
         infos: Vec::new(),
         correlator: Correlator::new(limits),
@@ -37,6 +45,17 @@ pub fn gather(specs: &[CaptureSpec], limits: Limits) -> Gathered {
                 continue;
             }
         };
+        let name = match specs.len() {
+            1 => spec.label.clone(),
+            n => format!(
+                "{} ({} of {n})",
+                spec.label,
+                g.infos.len() + g.unreadable.len() + 1
+            ),
+        };
+        progress.file(&name, file.byte_len());
+        let shown = Arc::clone(progress);
+        file.on_progress(move |bytes| shown.at(bytes));
         let index = g.infos.len() as u16;
         let mut info = CaptureInfo {
             label: spec.label.clone(),
@@ -61,6 +80,7 @@ pub fn gather(specs: &[CaptureSpec], limits: Limits) -> Gathered {
         info.kernel_drops = summary.kernel_drops;
         g.infos.push(info);
     }
+    progress.done();
     g.correlator.table.group();
     g
 }

@@ -2,16 +2,24 @@
 //! that `--topology` accepts, with the assumptions as comments.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use crate::cli::CaptureSpec;
 use crate::error::Error;
 use crate::flow::Limits;
 
 use super::Outcome;
-use super::pipeline::{gather, topology_of};
+use super::pipeline::{gather_showing, topology_of};
+use super::progress::Progress;
 
-pub fn run(captures: &[CaptureSpec], out: &mut dyn Write) -> Result<Outcome, Error> {
-    let mut gathered = gather(captures, Limits::default());
+/// `progress`: show a progress bar on stderr (it is a terminal) while reading.
+pub fn run(
+    captures: &[CaptureSpec],
+    progress: bool,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let shown = Arc::new(Progress::new(progress));
+    let mut gathered = gather_showing(captures, Limits::default(), &shown);
     if !gathered.unreadable.is_empty() {
         return Err(gathered.unreadable.remove(0).into());
     }

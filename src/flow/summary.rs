@@ -215,17 +215,16 @@ pub fn summarize_until(
     );
     let samples = Samples::new(table);
     let waiting = waiting_tallied(table, judged_until);
-    let mut out = Vec::new();
-    for (index, flow) in table.flows.iter().enumerate() {
+    let summaries = crate::parallel::map(&table.flows, |index, flow| {
         let tallied = Tallied {
             samples: samples.of(index),
             waiting: waiting.get(&(index as u32)).copied().unwrap_or(0),
         };
-        if let Some(mut s) = summarize_flow(table, flow, routers, judged_until, &tallied) {
-            s.index = index as u32;
-            out.push(s);
-        }
-    }
+        let mut s = summarize_flow(table, flow, routers, judged_until, &tallied)?;
+        s.index = index as u32;
+        Some(s)
+    });
+    let mut out: Vec<FlowSummary> = summaries.into_iter().flatten().collect();
     for (i, s) in out.iter_mut().enumerate() {
         s.id = i as u32 + 1;
     }
@@ -422,16 +421,21 @@ fn rtt_stats(rtts: &mut [f64]) -> Option<RttStats> {
     if rtts.is_empty() {
         return None;
     }
-    rtts.sort_by(f64::total_cmp);
-    let median = if rtts.len() % 2 == 1 {
-        rtts[rtts.len() / 2]
+    let min_ms = rtts.iter().copied().fold(f64::INFINITY, f64::min);
+    let max_ms = rtts.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (half, odd) = (rtts.len() / 2, rtts.len() % 2 == 1);
+    let (below, &mut upper, _) = rtts.select_nth_unstable_by(half, f64::total_cmp);
+    let median_ms = if odd {
+        upper
     } else {
-        (rtts[rtts.len() / 2 - 1] + rtts[rtts.len() / 2]) / 2.0
+        // The lower middle is the largest of the half below.
+        let lower = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lower + upper) / 2.0
     };
     Some(RttStats {
-        min_ms: rtts[0],
-        median_ms: median,
-        max_ms: rtts[rtts.len() - 1],
+        min_ms,
+        median_ms,
+        max_ms,
     })
 }
 

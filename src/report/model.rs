@@ -157,7 +157,7 @@ impl Report {
         Report {
             schema: SCHEMA,
             captures: a.captures.iter().map(capture_entry).collect(),
-            flows: a.flows.iter().map(|f| flow_entry(f, &label, a)).collect(),
+            flows: crate::parallel::map(a.flows, |_, f| flow_entry(f, &label, a)),
             findings: findings
                 .iter()
                 .map(|f| FindingEntry {
@@ -240,7 +240,7 @@ fn capture_entry(c: &CaptureInfo) -> CaptureEntry {
     }
 }
 
-fn path_entry(s: &Sighting, label: &dyn Fn(u16) -> String) -> PathEntry {
+fn path_entry(s: &Sighting, label: &(dyn Fn(u16) -> String + Sync)) -> PathEntry {
     PathEntry {
         capture: label(s.capture),
         frame: s.frame,
@@ -282,7 +282,11 @@ fn travel_order(path: &[Sighting], a: &Analysis<'_>) -> Vec<Sighting> {
     path
 }
 
-fn flow_entry(f: &FlowSummary, label: &dyn Fn(u16) -> String, a: &Analysis<'_>) -> FlowEntry {
+fn flow_entry(
+    f: &FlowSummary,
+    label: &(dyn Fn(u16) -> String + Sync),
+    a: &Analysis<'_>,
+) -> FlowEntry {
     FlowEntry {
         id: f.id,
         protocol: f.key.protocol.name(),

@@ -1,0 +1,80 @@
+//! Work spread over the machine's cores for the stages after reading, which
+//! look at every flow on its own (summaries, report entries).
+//!
+//! Guarantees: [`map`] returns exactly what a sequential map would, in the
+//! same order; small inputs stay on the calling thread; a panic in a worker
+//! is raised again on the caller.
+
+use std::num::NonZeroUsize;
+
+/// Items below which a worker thread does not pay for itself.
+const MIN_PER_THREAD: usize = 2048;
+/// Most threads used, whatever the machine.
+const MAX_THREADS: usize = 8;
+
+/// `f(index, item)` for every item, in order.
+pub fn map<T, U, F>(items: &[T], f: F) -> Vec<U>
+where
+    T: Sync,
+    U: Send,
+    F: Fn(usize, &T) -> U + Sync,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(items.len() / MIN_PER_THREAD)
+        .clamp(1, MAX_THREADS);
+    if threads == 1 {
+        return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    let run = move |first: usize, part: &[T]| -> Vec<U> {
+        part.iter()
+            .enumerate()
+            .map(|(i, t)| f(first + i, t))
+            .collect()
+    };
+    std::thread::scope(|s| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .enumerate()
+            .skip(1)
+            .map(|(n, part)| s.spawn(move || run(n * chunk, part)))
+            .collect();
+        let mut out = run(0, &items[..chunk]);
+        out.reserve(items.len() - out.len());
+        for w in workers {
+            match w.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_as_a_sequential_map_at_every_size() {
+        for n in [0, 1, 2047, 2048, 4096, 10_001, 50_000] {
+            let items: Vec<u64> = (0..n).map(|i| i * 7 + 3).collect();
+            let expected: Vec<(usize, u64)> = items.iter().map(|&x| x * x).enumerate().collect();
+            assert_eq!(map(&items, |i, &x| (i, x * x)), expected, "{n} items");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "item 30000")]
+    fn a_panic_in_a_worker_reaches_the_caller() {
+        let items: Vec<u32> = (0..40_000).collect();
+        map(&items, |_, &x| {
+            if x == 30_000 {
+                panic!("item {x}");
+            }
+            x
+        });
+    }
+}
