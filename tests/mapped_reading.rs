@@ -57,7 +57,8 @@ fn big_capture(dir: &Path) -> PathBuf {
 }
 
 fn work_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("isatap-trace-mapped-{tag}-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("isatap-trace-mapped-{tag}-{}", std::process::id()));
     fs::create_dir_all(&dir).expect("make the work directory");
     dir
 }
@@ -87,7 +88,10 @@ fn a_file_cut_inside_a_record_beyond_the_first_window() {
     fs::write(&cut, &bytes).expect("write");
     let (read, read_summary) = read_walk(&cut);
     let (mapped, mapped_summary) = split_walk(&cut);
-    assert!(matches!(read_summary.damage, Some(Damage::Truncated { .. })));
+    assert!(matches!(
+        read_summary.damage,
+        Some(Damage::Truncated { .. })
+    ));
     assert_eq!(read_summary, mapped_summary);
     assert_eq!(read, mapped);
     assert_eq!(read[..], whole[..read.len()]);
