@@ -4,9 +4,8 @@
 //! Data flows one way: [`capture`] frames → [`decode`] layers → flow
 //! observations → findings → report.
 
-// No unsafe code, with two audited exceptions, each saying why:
-// reading the AF_PACKET drop counter (`capture::live::packet_stats`) and
-// memory-mapping capture files (`capture::mapped`). A test
+// No unsafe code, with one audited exception: reading the AF_PACKET drop
+// counter (`capture::live::packet_stats`, which says why). A test
 // (tests/unsafe_audit.rs) fails if any other module allows it.
 #![deny(unsafe_code)]
 

@@ -9,6 +9,7 @@
 
 use std::ops::Range;
 
+use super::Frame;
 use super::file::{Interface, LINKTYPE_NO_INTERFACE, TsResolution};
 
 /// Largest record accepted. Real frames are at most 256 KiB (Wireshark's limit).
@@ -94,6 +95,18 @@ pub struct Framer {
     pub link_types: Vec<u32>,
     pub kernel_drops: Option<u64>,
     last_ts: i64,
+    /// The interface of the last packet the fast path framed, so that the
+    /// next packet on it needs no lookup; cleared when the section changes.
+    hot: Option<HotInterface>,
+}
+
+/// What the fast path needs of an interface.
+#[derive(Clone, Copy, Debug)]
+struct HotInterface {
+    id: u32,
+    link_type: u32,
+    resolution: TsResolution,
+    ts_offset_ns: i64,
 }
 
 #[inline(always)]
@@ -191,6 +204,7 @@ impl Framer {
             link_types: Vec::new(),
             kernel_drops: None,
             last_ts: 0,
+            hot: None,
         }
     }
 
@@ -206,6 +220,7 @@ impl Framer {
             link_types: Vec::new(),
             kernel_drops: None,
             last_ts: 0,
+            hot: None,
         }
     }
 
@@ -285,8 +300,17 @@ impl Framer {
     }
 
     fn pcapng_block(&mut self, data: &[u8]) -> Step {
-        if let Some(step) = self.plain_enhanced_packet(data) {
-            return step;
+        if let Some((frame, len)) = self.plain_packet(data) {
+            let packet = Packet {
+                index: frame.index,
+                ts_ns: frame.ts_ns,
+                link_type: frame.link_type,
+                interface: frame.interface,
+                orig_len: frame.orig_len,
+                data: 28..28 + frame.bytes.len(),
+                comment: None,
+            };
+            return Step::Packet(packet, len);
         }
         if data.len() < 12 {
             return Step::Need(12);
@@ -337,6 +361,7 @@ impl Framer {
                 }
                 self.big_endian = be;
                 self.section.clear();
+                self.hot = None;
                 Step::Other(len)
             }
             IDB => {
@@ -348,6 +373,7 @@ impl Framer {
                 let iface = interface_of(block, be);
                 self.interfaces.push(iface.clone());
                 self.section.push(iface);
+                self.hot = None;
                 Step::Other(len)
             }
             EPB => {
@@ -426,11 +452,14 @@ impl Framer {
         }
     }
 
+    /// The frame of the record at the start of `data` and the record's
+    /// length, when it is what nearly every record of a capture is: an
+    /// enhanced packet block without options, in the section's byte order,
+    /// whole, well-formed, on an interface the section described. Anything
+    /// else is `None` and goes to [`Self::step`], which checks everything;
+    /// for these records both give the same frame.
     #[inline]
-    /// Nearly every block of a capture: an enhanced packet block without
-    /// options, in the section's byte order, whole and well-formed. Anything
-    /// else (`None`) takes the general path, which checks everything.
-    fn plain_enhanced_packet(&mut self, data: &[u8]) -> Option<Step> {
+    pub fn plain_packet<'a>(&mut self, data: &'a [u8]) -> Option<(Frame<'a>, usize)> {
         let h = data.first_chunk::<28>()?;
         let be = self.big_endian;
         let rd = |at: usize| {
@@ -441,7 +470,7 @@ impl Framer {
                 u32::from_le_bytes(v)
             }
         };
-        if rd(0) != EPB {
+        if rd(0) != EPB || !matches!(self.container, Container::PcapNg) {
             return None;
         }
         let len = rd(4) as usize;
@@ -453,10 +482,43 @@ impl Framer {
             return None;
         }
         let interface = rd(8);
+        let hot = match self.hot {
+            Some(hot) if hot.id == interface => hot,
+            _ => self.heat(interface)?,
+        };
         let units = (u64::from(rd(12)) << 32) | u64::from(rd(16));
-        let ts = self.ts_of(interface, units);
-        let packet = self.packet(interface, ts, rd(24), 28..28 + caplen, None);
-        Some(Step::Packet(packet, len))
+        let ts_ns = hot.resolution.to_ns(units).saturating_add(hot.ts_offset_ns);
+        self.records += 1;
+        self.packets += 1;
+        self.last_ts = ts_ns;
+        let frame = Frame {
+            index: self.records,
+            ts_ns,
+            link_type: hot.link_type,
+            interface,
+            orig_len: rd(24),
+            bytes: &data[28..28 + caplen],
+            comment: None,
+        };
+        Some((frame, len))
+    }
+
+    /// Makes `interface` of the current section the hot one (and notes its
+    /// link type as used); `None` if the section has no such interface.
+    #[cold]
+    fn heat(&mut self, interface: u32) -> Option<HotInterface> {
+        let i = self.section.get(interface as usize)?;
+        let hot = HotInterface {
+            id: interface,
+            link_type: i.link_type,
+            resolution: i.resolution,
+            ts_offset_ns: i.ts_offset_s.saturating_mul(1_000_000_000),
+        };
+        if !self.link_types.contains(&hot.link_type) {
+            self.link_types.push(hot.link_type);
+        }
+        self.hot = Some(hot);
+        Some(hot)
     }
 
     #[inline]

@@ -29,9 +29,6 @@ pub struct Input {
     /// The first bytes of the (decompressed) stream, also still readable from `reader`.
     pub magic: [u8; 4],
     pub magic_len: usize,
-    /// The file itself when it is a plain (uncompressed) regular file, for
-    /// reading by memory map instead of through `reader`.
-    pub file: Option<File>,
 }
 
 /// Opens `path` (`-` is stdin) and looks at its first four bytes.
@@ -40,20 +37,15 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut plain_file = None;
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
         let file = File::open(path).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
-        if meta.is_dir() {
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
             return Err(CaptureError::NotACapture {
                 path: path.to_path_buf(),
                 reason: "is a directory, not a capture file".into(),
             });
-        }
-        if meta.is_file() {
-            plain_file = file.try_clone().ok();
         }
         Box::new(file)
     };
@@ -76,7 +68,6 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
             gzip: true,
             magic,
             magic_len,
-            file: None,
         });
     }
     Ok(Input {
@@ -84,7 +75,6 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
         gzip: false,
         magic,
         magic_len,
-        file: plain_file,
     })
 }
 

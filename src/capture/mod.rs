@@ -10,7 +10,6 @@ pub mod file;
 pub mod framing;
 pub mod input;
 pub mod live;
-pub mod mapped;
 pub mod pcapng_writer;
 
 use std::fmt;

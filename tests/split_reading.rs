@@ -1,7 +1,9 @@
-//! The split walk over a large plain file frames memory-mapped windows; every
-//! other walk reads. Both must give the same frames, the same counts and the
-//! same damage, also where records straddle a window and where the file is
-//! cut short or damaged beyond the first window.
+//! The split walk (the stage runs on the reading thread, which streams the
+//! file through one small buffer) and the frame walk (the caller sees every
+//! frame, from large batch buffers) must give the same frames, the same
+//! counts and the same damage, also where records straddle buffers, where a
+//! block is larger than the buffer, and where the file is cut short or
+//! damaged far into it.
 
 use std::fs;
 use std::io::BufWriter;
@@ -9,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use isatap_trace::capture::Damage;
 use isatap_trace::capture::file::{CaptureFile, FileSummary};
-use isatap_trace::capture::mapped::{MIN_MAPPED_FILE, WINDOW_BYTES};
+
+/// Larger than any buffer either walk starts with.
+const LARGE_BLOCK: usize = 9 << 20;
 
 /// (frame number, time, length, a digest of the bytes) of every frame.
 type Digest = Vec<(u64, i64, u32, u64)>;
@@ -30,7 +34,7 @@ fn read_walk(path: &Path) -> (Digest, FileSummary) {
     (seen, summary)
 }
 
-/// Frames through the split walk (mapped for a large plain file).
+/// Frames through the split walk.
 fn split_walk(path: &Path) -> (Digest, FileSummary) {
     let mut file = CaptureFile::open(path).expect("open");
     let mut seen = Vec::new();
@@ -43,41 +47,37 @@ fn split_walk(path: &Path) -> (Digest, FileSummary) {
     (seen, summary)
 }
 
-/// A replay capture comfortably above the size that gets mapped.
+/// A replay capture of many buffers' worth.
 fn big_capture(dir: &Path) -> PathBuf {
     let path = dir.join("big.pcapng");
     let out = BufWriter::new(fs::File::create(&path).expect("create"));
     isatap_trace::synth::replay::write(out, 120_000).expect("write the replay capture");
     let len = fs::metadata(&path).expect("stat").len();
-    assert!(
-        len > MIN_MAPPED_FILE && len > 2 * WINDOW_BYTES as u64,
-        "{len} bytes is too small to be mapped across windows"
-    );
+    assert!(len > 24 << 20, "{len} bytes");
     path
 }
 
 fn work_dir(tag: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("isatap-trace-mapped-{tag}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("isatap-trace-split-{tag}-{}", std::process::id()));
     fs::create_dir_all(&dir).expect("make the work directory");
     dir
 }
 
 #[test]
-fn mapped_and_read_walks_agree_on_a_whole_file() {
+fn split_and_frame_walks_agree_on_a_whole_file() {
     let dir = work_dir("whole");
     let path = big_capture(&dir);
     let (read, read_summary) = read_walk(&path);
-    let (mapped, mapped_summary) = split_walk(&path);
+    let (split, split_summary) = split_walk(&path);
     assert!(read.len() >= 120_000, "{} frames", read.len());
-    assert_eq!(read, mapped);
-    assert_eq!(read_summary, mapped_summary);
-    assert_eq!(mapped_summary.damage, None);
+    assert_eq!(read, split);
+    assert_eq!(read_summary, split_summary);
+    assert_eq!(split_summary.damage, None);
     fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
-fn a_file_cut_inside_a_record_beyond_the_first_window() {
+fn a_file_cut_inside_a_record_far_into_it() {
     let dir = work_dir("cut");
     let path = big_capture(&dir);
     let mut bytes = fs::read(&path).expect("read");
@@ -87,19 +87,19 @@ fn a_file_cut_inside_a_record_beyond_the_first_window() {
     let cut = dir.join("cut.pcapng");
     fs::write(&cut, &bytes).expect("write");
     let (read, read_summary) = read_walk(&cut);
-    let (mapped, mapped_summary) = split_walk(&cut);
+    let (split, split_summary) = split_walk(&cut);
     assert!(matches!(
         read_summary.damage,
         Some(Damage::Truncated { .. })
     ));
-    assert_eq!(read_summary, mapped_summary);
-    assert_eq!(read, mapped);
+    assert_eq!(read_summary, split_summary);
+    assert_eq!(read, split);
     assert_eq!(read[..], whole[..read.len()]);
     fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
-fn a_damaged_block_length_beyond_the_first_window() {
+fn a_damaged_block_length_far_into_the_file() {
     let dir = work_dir("damaged");
     let path = big_capture(&dir);
     let mut bytes = fs::read(&path).expect("read");
@@ -114,18 +114,18 @@ fn a_damaged_block_length_beyond_the_first_window() {
     let damaged = dir.join("damaged.pcapng");
     fs::write(&damaged, &bytes).expect("write");
     let (read, read_summary) = read_walk(&damaged);
-    let (mapped, mapped_summary) = split_walk(&damaged);
-    match &mapped_summary.damage {
+    let (split, split_summary) = split_walk(&damaged);
+    match &split_summary.damage {
         Some(Damage::Malformed { offset, .. }) => assert_eq!(*offset, at as u64),
         other => panic!("expected damage at byte {at}, got {other:?}"),
     }
-    assert_eq!(read_summary, mapped_summary);
-    assert_eq!(read, mapped);
+    assert_eq!(read_summary, split_summary);
+    assert_eq!(read, split);
     fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
-fn a_block_larger_than_a_window_is_skipped_whole() {
+fn a_block_larger_than_the_buffers_is_skipped_whole() {
     let dir = work_dir("large-block");
     let path = big_capture(&dir);
     let bytes = fs::read(&path).expect("read");
@@ -134,8 +134,8 @@ fn a_block_larger_than_a_window_is_skipped_whole() {
         let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
         at += len as usize;
     }
-    // A block of a type no reader knows, longer than a window.
-    let len = (WINDOW_BYTES + (1 << 20)) as u32;
+    // A block of a type no reader knows, longer than the buffers.
+    let len = LARGE_BLOCK as u32;
     let mut block = Vec::with_capacity(len as usize);
     block.extend_from_slice(&0x0000_2001u32.to_le_bytes());
     block.extend_from_slice(&len.to_le_bytes());
@@ -148,10 +148,37 @@ fn a_block_larger_than_a_window_is_skipped_whole() {
     fs::write(&big, &with_block).expect("write");
     let (original, _) = read_walk(&path);
     let (read, read_summary) = read_walk(&big);
-    let (mapped, mapped_summary) = split_walk(&big);
+    let (split, split_summary) = split_walk(&big);
     assert_eq!(read_summary.damage, None);
-    assert_eq!(read_summary, mapped_summary);
-    assert_eq!(read, mapped);
+    assert_eq!(read_summary, split_summary);
+    assert_eq!(read, split);
     assert_eq!(read, original);
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_gzip_stream_cut_short() {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let dir = work_dir("gzip");
+    let path = big_capture(&dir);
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(&fs::read(&path).expect("read"))
+        .expect("compress");
+    let mut compressed = gz.finish().expect("compress");
+    compressed.truncate(compressed.len() * 2 / 3);
+    let cut = dir.join("cut.pcapng.gz");
+    fs::write(&cut, &compressed).expect("write");
+    let (read, read_summary) = read_walk(&cut);
+    let (split, split_summary) = split_walk(&cut);
+    assert!(
+        matches!(read_summary.damage, Some(Damage::Truncated { .. })),
+        "{:?}",
+        read_summary.damage
+    );
+    assert_eq!(read_summary, split_summary);
+    assert_eq!(read, split);
+    assert!(read.len() > 50_000, "{} frames before the cut", read.len());
     fs::remove_dir_all(&dir).ok();
 }
