@@ -42,7 +42,7 @@ fn split_walk(path: &Path) -> (Digest, FileSummary) {
         |f, out: &mut Vec<(u64, i64, u32, u64)>| {
             out.push((f.index, f.ts_ns, f.orig_len, digest(f.bytes)))
         },
-        |item| seen.push(*item),
+        |items| seen.extend_from_slice(items),
     );
     (seen, summary)
 }

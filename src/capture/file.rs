@@ -217,20 +217,16 @@ impl CaptureFile {
     }
 
     /// Runs `stage` on every packet on the reading thread (it may push any
-    /// number of results) and `consume` on each result, in file order, on the
-    /// caller's thread, so that two cores share the work. Returns the stage
-    /// with whatever state it gathered.
+    /// number of results) and `consume` on the results, in file order, a
+    /// batch at a time, on the caller's thread, so that two cores share the
+    /// work. Returns the stage with whatever state it gathered.
     pub fn for_each_frame_split<T, S, C>(&mut self, stage: S, mut consume: C) -> (FileSummary, S)
     where
         T: Send,
         S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
-        C: FnMut(&T),
+        C: FnMut(&[T]),
     {
-        self.walk(stage, false, |batch| {
-            for item in &batch.out {
-                consume(item);
-            }
-        })
+        self.walk(stage, false, |batch| consume(&batch.out))
     }
 
     /// Walks the file; `keep_frames`: the caller reads the frames of each

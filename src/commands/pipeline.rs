@@ -71,7 +71,7 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
                 let decoding = items_of(index, frame, out);
                 count(&mut info, frame, decoding);
             },
-            |item| correlator.add_item(index, item),
+            |items| correlator.add_items(index, items),
         );
         info.packets = summary.packets;
         info.link_types = summary.link_types;

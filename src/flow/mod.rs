@@ -115,6 +115,13 @@ impl Correlator {
         }
     }
 
+    /// Takes what a run of frames of capture number `capture` contributes, in order.
+    pub fn add_items(&mut self, capture: u16, items: &[Item]) {
+        for item in items {
+            self.add_item(capture, item);
+        }
+    }
+
     /// Takes what one frame of capture number `capture` contributes.
     pub fn add_item(&mut self, capture: u16, item: &Item) {
         match item {

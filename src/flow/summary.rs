@@ -165,7 +165,7 @@ pub fn pending(table: &ProbeTable, judged_until: Option<i64>) -> Pending {
 fn waiting_tallied(table: &ProbeTable, judged_until: Option<i64>) -> HashMap<u32, u32> {
     let mut out = HashMap::new();
     if let Some(cutoff) = judged_until {
-        for w in table.waiters.unanswered().filter(|w| w.ts_ns > cutoff) {
+        for w in table.tallied_waiting().filter(|w| w.ts_ns > cutoff) {
             *out.entry(w.flow).or_insert(0) += 1;
         }
     }

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use super::FastMap;
 use super::observe::{LinkFacts, Observation, Outer, What};
-use super::tally::{Answer, MAX_RTT_SAMPLES, RttSample, Tally, Waiters};
+use super::tally::{Answer, Latest, MAX_RTT_SAMPLES, RttSample, Tally, Waiters, Waiting};
 use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
 use crate::decode::{TCP_ACK, TCP_RST, TCP_SYN};
 
@@ -139,6 +139,8 @@ struct FlowMeta {
     /// outside is tallied without a look in the probe index.
     detailed_n: (u32, u32),
     tally: Tally,
+    /// The flow's latest tallied request still waiting, if any.
+    latest: Latest,
 }
 
 /// Hop limits at or below this start a traceroute (ping sends 64 or 128).
@@ -238,79 +240,29 @@ impl ProbeTable {
 
     /// Adds an observation; returns true when it concerned a probe.
     pub fn add(&mut self, o: &Observation) -> bool {
-        let echo = |v6: bool| {
-            if v6 {
-                Protocol::Icmpv6Echo
-            } else {
-                Protocol::IcmpEcho
-            }
+        let Some((flow, n, kind)) = probe_of(o) else {
+            return false;
         };
-        let key = |protocol, src, dst, id| FlowKey {
-            protocol,
-            src,
-            dst,
-            id,
-        };
-        let (flow, n, role) = match &o.what {
-            What::EchoRequest { id, seq, .. } => (
-                key(echo(o.src.is_ipv6()), o.src, o.dst, *id),
-                u32::from(*seq),
-                Role::Request,
-            ),
-            What::EchoReply { id, seq, .. } => (
-                key(echo(o.src.is_ipv6()), o.dst, o.src, *id),
-                u32::from(*seq),
-                Role::Reply,
-            ),
-            What::Udp { sport, dport } => (
-                key(Protocol::Udp, o.src, o.dst, 0),
-                udp_probe_number(*sport, *dport),
-                Role::Request,
-            ),
-            What::Tcp {
-                sport,
-                dport,
-                seq,
-                ack,
-                flags,
-            } => {
-                if flags & TCP_SYN != 0 && flags & TCP_ACK == 0 {
-                    (
-                        key(Protocol::Tcp, o.src, o.dst, *dport),
-                        tcp_probe_number(*sport, *seq),
-                        Role::Request,
-                    )
-                } else if flags & (TCP_SYN | TCP_RST) != 0 {
-                    (
-                        key(Protocol::Tcp, o.dst, o.src, *sport),
-                        tcp_probe_number(*dport, ack.wrapping_sub(1)),
-                        Role::Reply,
-                    )
-                } else {
-                    return false;
-                }
-            }
-            What::Error {
-                v6,
-                ty,
-                code,
-                param,
-                quoted: Some(q),
-            } => {
-                let Some((flow, n)) = probe_of_quote(q.probe()) else {
-                    return false;
-                };
-                let error = ErrorSighting {
-                    seen: sighting(o),
-                    v6: *v6,
-                    ty: *ty,
-                    code: *code,
-                    param: *param,
-                    quoted_hop_limit: q.probe().hop_limit,
-                };
-                (flow, n, Role::Error(error))
-            }
-            _ => return false,
+        let role = match (kind, &o.what) {
+            (
+                RoleKind::Error,
+                What::Error {
+                    v6,
+                    ty,
+                    code,
+                    param,
+                    quoted: Some(q),
+                },
+            ) => Role::Error(ErrorSighting {
+                seen: sighting(o),
+                v6: *v6,
+                ty: *ty,
+                code: *code,
+                param: *param,
+                quoted_hop_limit: q.probe().hop_limit,
+            }),
+            (RoleKind::Reply, _) => Role::Reply,
+            _ => Role::Request,
         };
         // A request's hop limit tells a traceroute's probes from a ping's.
         let hop_limit = match &role {
@@ -376,6 +328,7 @@ impl ProbeTable {
                     traceroute: false,
                     detailed_n: (u32::MAX, 0),
                     tally: Tally::default(),
+                    latest: Latest::default(),
                 })
             }
         };
@@ -398,7 +351,7 @@ impl ProbeTable {
                 &mut self.waiters,
                 &mut self.rtt_samples,
                 &mut self.evicted,
-                id,
+                n,
                 role,
                 o,
             );
@@ -494,6 +447,12 @@ impl ProbeTable {
         self.evicted.waiting = self.waiters.overflowed;
     }
 
+    /// Tallied requests still waiting for their answer.
+    pub fn tallied_waiting(&self) -> impl Iterator<Item = Waiting> + '_ {
+        self.waiters
+            .unanswered(self.flow_index.values().map(|m| (m.index, &m.latest)))
+    }
+
     /// True when every probe is listed in its flow (see [`Self::group`]).
     pub fn is_grouped(&self) -> bool {
         self.grouped == self.probes.len()
@@ -502,6 +461,80 @@ impl ProbeTable {
     pub fn detail(&self, probe: &Probe) -> Option<&ProbeDetail> {
         probe.detail.map(|d| &self.details[d as usize])
     }
+}
+
+/// What an observation is to its probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RoleKind {
+    Request,
+    Reply,
+    Error,
+}
+
+/// The probe an observation concerns (flow, probe number) and what it is to
+/// it; `None` for observations that concern no probe.
+#[inline]
+fn probe_of(o: &Observation) -> Option<(FlowKey, u32, RoleKind)> {
+    let echo = |v6: bool| {
+        if v6 {
+            Protocol::Icmpv6Echo
+        } else {
+            Protocol::IcmpEcho
+        }
+    };
+    let key = |protocol, src, dst, id| FlowKey {
+        protocol,
+        src,
+        dst,
+        id,
+    };
+    Some(match &o.what {
+        What::EchoRequest { id, seq, .. } => (
+            key(echo(o.src.is_ipv6()), o.src, o.dst, *id),
+            u32::from(*seq),
+            RoleKind::Request,
+        ),
+        What::EchoReply { id, seq, .. } => (
+            key(echo(o.src.is_ipv6()), o.dst, o.src, *id),
+            u32::from(*seq),
+            RoleKind::Reply,
+        ),
+        What::Udp { sport, dport } => (
+            key(Protocol::Udp, o.src, o.dst, 0),
+            udp_probe_number(*sport, *dport),
+            RoleKind::Request,
+        ),
+        What::Tcp {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+        } => {
+            if flags & TCP_SYN != 0 && flags & TCP_ACK == 0 {
+                (
+                    key(Protocol::Tcp, o.src, o.dst, *dport),
+                    tcp_probe_number(*sport, *seq),
+                    RoleKind::Request,
+                )
+            } else if flags & (TCP_SYN | TCP_RST) != 0 {
+                (
+                    key(Protocol::Tcp, o.dst, o.src, *sport),
+                    tcp_probe_number(*dport, ack.wrapping_sub(1)),
+                    RoleKind::Reply,
+                )
+            } else {
+                return None;
+            }
+        }
+        What::Error {
+            quoted: Some(q), ..
+        } => {
+            let (flow, n) = probe_of_quote(q.probe())?;
+            (flow, n, RoleKind::Error)
+        }
+        _ => return None,
+    })
 }
 
 /// Where and how an observation was seen.
@@ -526,7 +559,7 @@ fn tally(
     waiters: &mut Waiters,
     samples: &mut Vec<RttSample>,
     evicted: &mut Evictions,
-    key: u64,
+    n: u32,
     role: &Role,
     o: &Observation,
 ) {
@@ -537,13 +570,15 @@ fn tally(
     let t = &mut meta.tally;
     match role {
         Role::Request => {
-            if waiters.request(o.capture, key, meta.index, o.ts_ns) {
+            if waiters.request(o.capture, meta.index, n, o.ts_ns, &mut meta.latest) {
                 t.requests += 1;
                 t.highest_hop = t.highest_hop.max(o.hop_limit);
             }
         }
         Role::Reply => {
-            if let Answer::First(sent) = waiters.answer(o.capture, key, o.ts_ns) {
+            if let Answer::First(sent) =
+                waiters.answer(o.capture, meta.index, n, o.ts_ns, &mut meta.latest)
+            {
                 match o.outer {
                     Some(outer) if outer.kind == crate::decode::TunnelKind::Isatap => {
                         t.answered_tunnel += 1;
@@ -563,7 +598,9 @@ fn tally(
             }
         }
         Role::Error(_) => {
-            if let Answer::First(_) = waiters.answer(o.capture, key, o.ts_ns) {
+            if let Answer::First(_) =
+                waiters.answer(o.capture, meta.index, n, o.ts_ns, &mut meta.latest)
+            {
                 t.errors += 1;
             }
         }

@@ -72,16 +72,33 @@ pub enum Answer {
     Nothing,
 }
 
-/// Requests of the current capture waiting for their answer.
+/// A flow's latest tallied request, kept in the flow's own entry: a ping
+/// has one request in flight at a time, which then needs no table at all.
+/// A newer request of the flow moves the older one to the shared table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Latest {
+    waiting: bool,
+    /// Some request of the flow went to the shared table (in `epoch`).
+    spilled: bool,
+    /// The [`Waiters`] epoch (capture) the slot belongs to.
+    epoch: u32,
+    n: u32,
+    ts_ns: i64,
+}
+
+/// Requests of the current capture waiting for their answer: each flow's
+/// latest in its [`Latest`], older ones in a table keyed by flow and number.
 ///
-/// Answered requests leave at once, so the table holds the requests in
-/// flight plus the unanswered ones of the last [`REPLY_WINDOW_NS`]; those past
+/// Answered requests leave at once, so the table holds requests in flight
+/// plus the unanswered ones of the last [`REPLY_WINDOW_NS`]; those past
 /// their window are swept out whenever the table has doubled since the last
 /// sweep, which keeps the cost per request constant without a queue.
 #[derive(Debug, Default)]
 pub struct Waiters {
     map: FastMap<u64, Waiting>,
     capture: Option<u16>,
+    /// Counts the captures entered; [`Latest`] slots of an earlier one are void.
+    epoch: u32,
     /// Table size that triggers the next sweep.
     sweep_at: usize,
     /// Requests that stopped waiting early because the table was full.
@@ -96,6 +113,11 @@ fn within_window(sent: i64, now: i64) -> bool {
     now.saturating_sub(sent) <= REPLY_WINDOW_NS
 }
 
+/// The shared table's key of probe `n` of flow `flow`.
+fn key(flow: u32, n: u32) -> u64 {
+    (u64::from(flow) << 32) | u64::from(n)
+}
+
 impl Waiters {
     /// Starts over when the capture changes (clocks of captures differ).
     fn enter(&mut self, capture: u16) {
@@ -103,30 +125,53 @@ impl Waiters {
             self.map.clear();
             self.sweep_at = SWEEP_MIN;
             self.capture = Some(capture);
+            self.epoch += 1;
         }
     }
 
-    /// A request: false when it already waits (the same packet seen twice).
-    pub fn request(&mut self, capture: u16, key: u64, flow: u32, ts_ns: i64) -> bool {
+    /// Request `n` of `flow`, whose latest slot is `latest`: false when it
+    /// already waits (the same packet seen twice).
+    pub fn request(
+        &mut self,
+        capture: u16,
+        flow: u32,
+        n: u32,
+        ts_ns: i64,
+        latest: &mut Latest,
+    ) -> bool {
         self.enter(capture);
-        let waiting = Waiting { flow, ts_ns };
-        match self.map.entry(key) {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                if within_window(e.get().ts_ns, ts_ns) {
-                    return false;
-                }
-                // The same number again after its window: a new request.
-                e.insert(waiting);
-                return true;
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(waiting);
-            }
+        let current = latest.epoch == self.epoch;
+        let latest_waits = current && latest.waiting && within_window(latest.ts_ns, ts_ns);
+        if latest_waits && latest.n == n {
+            return false;
         }
+        let mut spilled = current && latest.spilled;
+        if spilled
+            && let Some(w) = self.map.get(&key(flow, n))
+            && within_window(w.ts_ns, ts_ns)
+        {
+            return false;
+        }
+        if latest_waits {
+            // A newer request while the latest still waits.
+            self.insert(key(flow, latest.n), flow, latest.ts_ns);
+            spilled = true;
+        }
+        *latest = Latest {
+            waiting: true,
+            spilled,
+            epoch: self.epoch,
+            n,
+            ts_ns,
+        };
+        true
+    }
+
+    fn insert(&mut self, key: u64, flow: u32, ts_ns: i64) {
+        self.map.insert(key, Waiting { flow, ts_ns });
         if self.map.len() >= self.sweep_at {
             self.sweep(ts_ns);
         }
-        true
     }
 
     /// Drops the requests past their window; when the table is still full,
@@ -144,20 +189,48 @@ impl Waiters {
         self.sweep_at = (self.map.len() * 2).clamp(SWEEP_MIN, MAX_WAITING);
     }
 
-    /// A reply or error for `key` in `capture`, seen at `ts_ns`.
-    pub fn answer(&mut self, capture: u16, key: u64, ts_ns: i64) -> Answer {
+    /// A reply or error for probe `n` of `flow` in `capture`, seen at `ts_ns`.
+    pub fn answer(
+        &mut self,
+        capture: u16,
+        flow: u32,
+        n: u32,
+        ts_ns: i64,
+        latest: &mut Latest,
+    ) -> Answer {
         self.enter(capture);
-        // Answered requests leave the table, which stays as small as the
-        // number of requests in flight.
-        match self.map.remove(&key) {
-            Some(w) if within_window(w.ts_ns, ts_ns) => Answer::First(w.ts_ns),
+        if latest.epoch != self.epoch {
+            return Answer::Nothing;
+        }
+        let sent = if latest.waiting && latest.n == n {
+            latest.waiting = false;
+            Some(latest.ts_ns)
+        } else if latest.spilled {
+            // Answered requests leave the table, which stays as small as
+            // the number of requests in flight.
+            self.map.remove(&key(flow, n)).map(|w| w.ts_ns)
+        } else {
+            None
+        };
+        match sent {
+            Some(sent) if within_window(sent, ts_ns) => Answer::First(sent),
             _ => Answer::Nothing,
         }
     }
 
-    /// Unanswered requests (those past their window may linger until the next sweep).
-    pub fn unanswered(&self) -> impl Iterator<Item = &Waiting> {
-        self.map.values()
+    /// Unanswered requests in the shared table and in the flows' `latest`
+    /// slots (those past their window may linger until the next sweep).
+    pub fn unanswered<'a>(
+        &'a self,
+        latest: impl Iterator<Item = (u32, &'a Latest)> + 'a,
+    ) -> impl Iterator<Item = Waiting> + 'a {
+        let own = latest
+            .filter(|(_, l)| l.waiting && l.epoch == self.epoch)
+            .map(|(flow, l)| Waiting {
+                flow,
+                ts_ns: l.ts_ns,
+            });
+        self.map.values().copied().chain(own)
     }
 }
 
@@ -167,25 +240,84 @@ mod tests {
 
     const S: i64 = 1_000_000_000;
 
+    /// One flow's requests and answers, with its own latest slot.
+    struct Flow {
+        id: u32,
+        latest: Latest,
+    }
+
+    impl Flow {
+        fn new(id: u32) -> Flow {
+            Flow {
+                id,
+                latest: Latest::default(),
+            }
+        }
+        fn request(&mut self, w: &mut Waiters, capture: u16, n: u32, ts: i64) -> bool {
+            w.request(capture, self.id, n, ts, &mut self.latest)
+        }
+        fn answer(&mut self, w: &mut Waiters, capture: u16, n: u32, ts: i64) -> Answer {
+            w.answer(capture, self.id, n, ts, &mut self.latest)
+        }
+    }
+
     #[test]
     fn a_request_waits_once_and_is_answered_once() {
         let mut w = Waiters::default();
-        assert!(w.request(0, 7, 1, S));
-        assert!(!w.request(0, 7, 1, S + 1), "the same packet seen twice");
-        assert_eq!(w.answer(0, 7, 2 * S), Answer::First(S));
-        assert_eq!(w.answer(0, 7, 2 * S), Answer::Nothing, "a duplicate reply");
+        let mut f = Flow::new(1);
+        assert!(f.request(&mut w, 0, 7, S));
+        assert!(
+            !f.request(&mut w, 0, 7, S + 1),
+            "the same packet seen twice"
+        );
+        assert_eq!(f.answer(&mut w, 0, 7, 2 * S), Answer::First(S));
+        assert_eq!(
+            f.answer(&mut w, 0, 7, 2 * S),
+            Answer::Nothing,
+            "a duplicate reply"
+        );
+        assert!(w.map.is_empty(), "one request at a time needs no table");
+    }
+
+    #[test]
+    fn requests_in_flight_together_are_all_answered() {
+        let mut w = Waiters::default();
+        let mut f = Flow::new(3);
+        for n in 0..5 {
+            assert!(f.request(&mut w, 0, n, S + i64::from(n)));
+        }
+        assert!(
+            !f.request(&mut w, 0, 2, S + 9),
+            "an older request seen twice"
+        );
+        assert!(!f.request(&mut w, 0, 4, S + 9), "the latest seen twice");
+        // Answered out of order, each once.
+        for n in [3, 0, 4, 1, 2] {
+            assert_eq!(
+                f.answer(&mut w, 0, n, 2 * S),
+                Answer::First(S + i64::from(n))
+            );
+            assert_eq!(f.answer(&mut w, 0, n, 2 * S), Answer::Nothing);
+        }
+        let mut other = Flow::new(4);
+        assert_eq!(
+            other.answer(&mut w, 0, 1, 2 * S),
+            Answer::Nothing,
+            "another flow's number"
+        );
     }
 
     #[test]
     fn an_answer_after_the_window_finds_nothing() {
         let mut w = Waiters::default();
-        assert!(w.request(0, 1, 1, 0));
-        assert_eq!(w.answer(0, 1, REPLY_WINDOW_NS + 1), Answer::Nothing);
+        let mut f = Flow::new(1);
+        assert!(f.request(&mut w, 0, 1, 0));
+        assert_eq!(f.answer(&mut w, 0, 1, REPLY_WINDOW_NS + 1), Answer::Nothing);
         // The same number after the window is a new request.
-        assert!(w.request(0, 2, 1, 0));
-        assert!(w.request(0, 2, 1, REPLY_WINDOW_NS + 1));
+        assert!(f.request(&mut w, 0, 2, 0));
+        assert!(f.request(&mut w, 0, 2, REPLY_WINDOW_NS + 1));
         assert_eq!(
-            w.answer(0, 2, REPLY_WINDOW_NS + 2),
+            f.answer(&mut w, 0, 2, REPLY_WINDOW_NS + 2),
             Answer::First(REPLY_WINDOW_NS + 1)
         );
     }
@@ -193,32 +325,51 @@ mod tests {
     #[test]
     fn another_capture_starts_over() {
         let mut w = Waiters::default();
-        assert!(w.request(0, 1, 1, S));
-        assert_eq!(w.answer(1, 1, S), Answer::Nothing);
-        assert!(w.request(0, 1, 1, S));
+        let mut f = Flow::new(1);
+        assert!(f.request(&mut w, 0, 1, S));
+        assert!(f.request(&mut w, 0, 2, S));
+        assert_eq!(f.answer(&mut w, 1, 1, S), Answer::Nothing);
+        assert_eq!(f.answer(&mut w, 1, 2, S), Answer::Nothing);
+        assert!(f.request(&mut w, 1, 1, S), "a new capture's request");
+        assert_eq!(w.unanswered(std::iter::once((1, &f.latest))).count(), 1);
     }
 
     #[test]
     fn old_requests_are_swept_and_a_full_table_sheds_its_oldest() {
+        // Unanswered requests of one flow spread over ten windows: the table
+        // holds about one window's worth, not all of them.
         let mut w = Waiters::default();
-        // Unanswered requests spread over ten windows: the table holds about
-        // one window's worth, not all of them.
-        let n = 100_000i64;
+        let mut f = Flow::new(0);
+        let n = 100_000u32;
         for i in 0..n {
-            w.request(0, i as u64, 0, i * (10 * REPLY_WINDOW_NS / n));
+            f.request(
+                &mut w,
+                0,
+                i,
+                i64::from(i) * (10 * REPLY_WINDOW_NS / i64::from(n)),
+            );
         }
         assert!(w.map.len() < 3 * n as usize / 10, "{} waiting", w.map.len());
         assert_eq!(w.overflowed, 0);
         // More requests within one window than the table takes: the oldest
-        // stop waiting, counted; the newest still find their reply.
+        // stop waiting, counted; the newest still find their answer.
         let mut w = Waiters::default();
-        let n = MAX_WAITING as u64 + 1000;
+        let mut f = Flow::new(0);
+        let n = MAX_WAITING as u32 + 1000;
         for i in 0..n {
-            w.request(0, i, 0, S + i as i64);
+            f.request(&mut w, 0, i, S + i64::from(i));
         }
         assert!(w.map.len() <= MAX_WAITING);
         assert!(w.overflowed > 0);
-        assert_eq!(w.overflowed + w.map.len() as u64, n);
-        assert_eq!(w.answer(0, n - 1, 2 * S), Answer::First(S + n as i64 - 1));
+        let waiting = w.unanswered(std::iter::once((0, &f.latest))).count() as u64;
+        assert_eq!(w.overflowed + waiting, u64::from(n));
+        assert_eq!(
+            f.answer(&mut w, 0, n - 2, 2 * S),
+            Answer::First(S + i64::from(n) - 2)
+        );
+        assert_eq!(
+            f.answer(&mut w, 0, n - 1, 2 * S),
+            Answer::First(S + i64::from(n) - 1)
+        );
     }
 }
