@@ -3,7 +3,7 @@
 //!
 //! Guarantees: [`map`] returns exactly what a sequential map would, in the
 //! same order; small inputs stay on the calling thread; a panic in a worker
-//! is raised again on the caller.
+//! is raised again on the caller. [`drop_aside`] frees off the caller's path.
 
 use std::num::NonZeroUsize;
 
@@ -51,6 +51,14 @@ where
         }
         out
     })
+}
+
+/// Drops `value` on a thread of its own, so that the caller goes on (or
+/// the process exits) without waiting for a large structure to be freed.
+pub fn drop_aside<T: Send + 'static>(value: T) {
+    // When no thread can be started, `spawn` drops the closure, and the
+    // value with it, right here: the fallback is just the ordinary drop.
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub fn run(
     }
     let topology = cfg.topology.as_deref().map(Topology::load).transpose()?;
     let progress = Arc::new(Progress::new(cfg.progress));
-    let gathered = gather_showing(&cfg.captures, Limits::default(), &progress);
+    let mut gathered = gather_showing(&cfg.captures, Limits::default(), &progress);
     if gathered.infos.is_empty() {
         // Nothing readable: the first reason is the error.
         return Err(gathered
@@ -117,13 +117,18 @@ pub fn run(
             let _ = writeln!(warn, "isatap-trace: warning: {}: {d}", c.path);
         }
     }
-    if let Some(first) = gathered.unreadable.into_iter().next() {
-        // The report covers what could be read; the unreadable input still fails the run.
-        return Err(first.into());
-    }
-    Ok(if report.errors() > 0 {
+    let outcome = if report.errors() > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
-    })
+    };
+    let unreadable = std::mem::take(&mut gathered.unreadable);
+    // A large analysis is hundreds of thousands of allocations; freeing them
+    // one by one would hold up the answer (and the exit that usually follows).
+    crate::parallel::drop_aside((gathered, report));
+    if let Some(first) = unreadable.into_iter().next() {
+        // The report covers what could be read; the unreadable input still fails the run.
+        return Err(first.into());
+    }
+    Ok(outcome)
 }

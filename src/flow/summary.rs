@@ -13,12 +13,13 @@ use std::net::IpAddr;
 
 use super::observe::{Outer, TRACEROUTE_BASE_PORT};
 use super::table::{ErrorSighting, Flow, FlowKey, Probe, ProbeTable, Protocol, Sighting};
-use super::tally::{RttSample, Tally};
+use super::tally::Tally;
 use std::collections::HashMap;
 
 /// What the tallied probes of one flow add to its summary.
 struct Tallied<'a> {
-    samples: &'a [RttSample],
+    /// (capture, ms)
+    samples: &'a [(u16, f32)],
     /// Tallied requests still within their timeout (live capture).
     waiting: u32,
 }
@@ -172,10 +173,10 @@ fn waiting_tallied(table: &ProbeTable, judged_until: Option<i64>) -> HashMap<u32
     out
 }
 
-/// Round-trip samples of tallied probes, grouped by flow.
+/// Round-trip samples of tallied probes, grouped by flow: (capture, ms).
 struct Samples {
     offsets: Vec<usize>,
-    samples: Vec<RttSample>,
+    samples: Vec<(u16, f32)>,
 }
 
 impl Samples {
@@ -188,15 +189,15 @@ impl Samples {
             offsets[i] += offsets[i - 1];
         }
         let mut next = offsets.clone();
-        let mut samples = table.rtt_samples.clone();
+        let mut samples = vec![(0u16, 0f32); table.rtt_samples.len()];
         for s in &table.rtt_samples {
-            samples[next[s.flow as usize]] = *s;
+            samples[next[s.flow as usize]] = (s.capture, s.ms);
             next[s.flow as usize] += 1;
         }
         Samples { offsets, samples }
     }
 
-    fn of(&self, flow: usize) -> &[RttSample] {
+    fn of(&self, flow: usize) -> &[(u16, f32)] {
         &self.samples[self.offsets[flow]..self.offsets[flow + 1]]
     }
 }
@@ -373,8 +374,8 @@ fn summarize_flow(
             tallied
                 .samples
                 .iter()
-                .filter(|s| s.capture == t.capture)
-                .map(|s| f64::from(s.ms)),
+                .filter(|(capture, _)| *capture == t.capture)
+                .map(|(_, ms)| f64::from(*ms)),
         );
     }
     // A traceroute probe is answered by its hop (Time Exceeded) or the target.
