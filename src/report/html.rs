@@ -435,14 +435,8 @@ fn captures(s: &mut String, r: &Report) {
         }
     }
     s.push_str("</tbody>\n</table>\n");
-    let e = &r.evictions;
-    if e.flows + e.probes + e.facts > 0 {
-        let _ = writeln!(
-            s,
-            "<p class=\"note\">State limits reached: {} packets of untracked flows, {} of untracked probes, \
-             {} facts not kept; the figures above are lower bounds.</p>",
-            e.flows, e.probes, e.facts
-        );
+    if let Some(note) = r.evictions.note() {
+        let _ = writeln!(s, "<p class=\"note\">Note: {}.</p>", esc(&note));
     }
     s.push_str("</section>\n");
 }

@@ -173,13 +173,8 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             drops.join(", ")
         )?;
     }
-    let e = &r.evictions;
-    if e.flows + e.probes + e.facts > 0 {
-        writeln!(
-            out,
-            "\nState limits reached: {} packets of untracked flows, {} of untracked probes, {} facts not kept.",
-            e.flows, e.probes, e.facts
-        )?;
+    if let Some(note) = r.evictions.note() {
+        writeln!(out, "\nNote: {note}.")?;
     }
     Ok(())
 }

@@ -131,10 +131,45 @@ pub struct TopologyEntry {
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct EvictionEntry {
+    /// Packets of flows not tracked (the flow table was full).
     pub flows: u64,
+    /// Packets of probes not tracked (the probe table was full).
     pub probes: u64,
+    /// Sightings not kept in detail (counted in their probe's totals).
     pub sightings: u64,
+    /// Control-plane facts (RA, NDP, tunnel errors) not kept.
     pub facts: u64,
+    /// Requests that stopped waiting for their answer early (the table of
+    /// requests in flight was full): an answer after that is not matched.
+    pub waiting: u64,
+    /// Round-trip times not kept as samples (medians use the others).
+    pub rtt_samples: u64,
+}
+
+impl EvictionEntry {
+    /// The note a report shows when a state limit changed what it says.
+    pub fn note(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            (self.flows, "packets of untracked flows"),
+            (self.probes, "packets of untracked probes"),
+            (self.facts, "facts not kept"),
+            (
+                self.waiting,
+                "requests that stopped waiting for their answer",
+            ),
+            (self.rtt_samples, "round-trip times not sampled"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        (!parts.is_empty()).then(|| {
+            format!(
+                "state limits reached: {}; the figures above are lower bounds",
+                parts.join(", ")
+            )
+        })
+    }
 }
 
 fn ms(x: f64) -> f64 {
@@ -188,6 +223,8 @@ impl Report {
                 probes: evicted.probes,
                 sightings: evicted.sightings,
                 facts: a.facts.dropped,
+                waiting: evicted.waiting,
+                rtt_samples: evicted.rtt_samples,
             },
             redacted: false,
         }
@@ -312,5 +349,39 @@ fn flow_entry(
         ladder: (f.verdict != Verdict::Answered)
             .then(|| ladder::build(a, f))
             .flatten(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eviction_note_names_every_limit_reached_and_only_those() {
+        let none = EvictionEntry {
+            flows: 0,
+            probes: 0,
+            sightings: 12,
+            facts: 0,
+            waiting: 0,
+            rtt_samples: 0,
+        };
+        assert_eq!(
+            none.note(),
+            None,
+            "sightings beyond the detail are expected"
+        );
+        let some = EvictionEntry {
+            flows: 5,
+            waiting: 7,
+            ..none
+        };
+        assert_eq!(
+            some.note().as_deref(),
+            Some(
+                "state limits reached: 5 packets of untracked flows, 7 requests that stopped \
+                 waiting for their answer; the figures above are lower bounds"
+            )
+        );
     }
 }

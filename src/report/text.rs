@@ -129,16 +129,8 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
             )?;
         }
     }
-    let e = &r.evictions;
-    if e.flows + e.probes + e.facts > 0 {
-        writeln!(
-            out,
-            "\n{} state limits reached: {} packets of untracked flows, {} of untracked probes, {} facts not kept; figures above are lower bounds.",
-            "note:".yellow(),
-            e.flows,
-            e.probes,
-            e.facts
-        )?;
+    if let Some(note) = r.evictions.note() {
+        writeln!(out, "\n{} {note}.", "note:".yellow())?;
     }
     Ok(())
 }
