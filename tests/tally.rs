@@ -116,3 +116,62 @@ fn tallied_replies_from_a_node_itself_are_rejected() {
     assert_eq!(s.answered, 0);
     assert_eq!(s.rejected, 40);
 }
+
+/// Items of a replay capture (busy router: many flows interleaved, new flows
+/// appearing all the time) with a second pass of some of them as another
+/// capture point.
+fn replay_items() -> Vec<(u16, Item)> {
+    let path = std::env::temp_dir().join(format!("isatap-trace-tally-{}.pcapng", std::process::id()));
+    let out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    isatap_trace::synth::replay::write(out, 30_000).expect("write the replay capture");
+    let mut items = Vec::new();
+    let mut file = isatap_trace::capture::file::CaptureFile::open(&path).expect("open");
+    file.for_each_frame(|f| {
+        let mut out = Vec::new();
+        isatap_trace::flow::items_of(0, f, &mut out);
+        items.extend(out.into_iter().map(|i| (0u16, i)));
+    });
+    std::fs::remove_file(&path).ok();
+    let again: Vec<(u16, Item)> = items
+        .iter()
+        .step_by(3)
+        .map(|(_, i)| match i {
+            Item::Observed(o) => (1, Item::Observed(Observation { capture: 1, ..o.clone() })),
+            other => (1, other.clone()),
+        })
+        .collect();
+    items.extend(again);
+    items
+}
+
+#[test]
+fn adding_in_runs_is_adding_one_by_one() {
+    let items = replay_items();
+    let mut one = Correlator::new(Limits::default());
+    for (capture, item) in &items {
+        one.add_item(*capture, item);
+    }
+    let mut runs = Correlator::new(Limits::default());
+    // Runs of every length, never crossing a change of capture.
+    let mut at = 0;
+    let mut len = 1;
+    while at < items.len() {
+        let capture = items[at].0;
+        let end = (at + len).min(items.len());
+        let end = at + items[at..end].iter().take_while(|(c, _)| *c == capture).count();
+        let run: Vec<Item> = items[at..end].iter().map(|(_, i)| i.clone()).collect();
+        runs.add_items(capture, &run);
+        at = end;
+        len = len % 97 + 1;
+    }
+    one.table.group();
+    runs.table.group();
+    let routers = [IpAddr::V4(Ipv4Addr::new(172, 16, 0, 31))];
+    let (a, b) = (summarize(&one.table, &routers), summarize(&runs.table, &routers));
+    assert!(a.len() > 1000, "{} flows", a.len());
+    assert_eq!(a, b);
+    assert_eq!(one.table.probes, runs.table.probes);
+    assert_eq!(one.table.details, runs.table.details);
+    assert_eq!(one.table.rtt_samples, runs.table.rtt_samples);
+    assert_eq!(format!("{:?}", one.facts), format!("{:?}", runs.facts));
+}
