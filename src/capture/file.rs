@@ -266,6 +266,8 @@ impl CaptureFile {
             });
             for mut batch in full_rx {
                 on_batch(&mut batch);
+                // Emptied here, where the results are still in cache.
+                batch.out.clear();
                 // The reader may have finished; a batch it no longer wants is dropped.
                 let _ = free_tx.send(batch);
             }

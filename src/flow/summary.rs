@@ -249,13 +249,14 @@ fn summarize_flow(
         // Every probe is still within its timeout.
         return None;
     }
-    let sent: Vec<u8> = probes
-        .iter()
-        .filter(|p| p.sent_at.is_some())
-        .map(|p| p.sent_hop_limit)
-        .collect();
-    let min_sent = sent.iter().copied().min().unwrap_or(0);
-    let rising = sent.iter().any(|&h| h != min_sent) && min_sent <= 3;
+    let sent = || {
+        probes
+            .iter()
+            .filter(|p| p.sent_at.is_some())
+            .map(|p| p.sent_hop_limit)
+    };
+    let min_sent = sent().min().unwrap_or(0);
+    let rising = sent().any(|h| h != min_sent) && min_sent <= 3;
     let kind = if rising {
         FlowKind::Traceroute
     } else {
@@ -280,7 +281,7 @@ fn summarize_flow(
     let mut rejected = 0;
     let mut errored = 0;
     let mut first_error: Option<ErrorSighting> = None;
-    let mut rtts = Vec::new();
+    let mut rtts = Vec::with_capacity(probes.len() + tallied.samples.len());
     let mut path = Vec::new();
     for probe in &probes {
         let detail = table.detail(probe);
