@@ -121,7 +121,8 @@ fn tallied_replies_from_a_node_itself_are_rejected() {
 /// appearing all the time) with a second pass of some of them as another
 /// capture point.
 fn replay_items() -> Vec<(u16, Item)> {
-    let path = std::env::temp_dir().join(format!("isatap-trace-tally-{}.pcapng", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("isatap-trace-tally-{}.pcapng", std::process::id()));
     let out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
     isatap_trace::synth::replay::write(out, 30_000).expect("write the replay capture");
     let mut items = Vec::new();
@@ -136,7 +137,13 @@ fn replay_items() -> Vec<(u16, Item)> {
         .iter()
         .step_by(3)
         .map(|(_, i)| match i {
-            Item::Observed(o) => (1, Item::Observed(Observation { capture: 1, ..o.clone() })),
+            Item::Observed(o) => (
+                1,
+                Item::Observed(Observation {
+                    capture: 1,
+                    ..o.clone()
+                }),
+            ),
             other => (1, other.clone()),
         })
         .collect();
@@ -158,7 +165,11 @@ fn adding_in_runs_is_adding_one_by_one() {
     while at < items.len() {
         let capture = items[at].0;
         let end = (at + len).min(items.len());
-        let end = at + items[at..end].iter().take_while(|(c, _)| *c == capture).count();
+        let end = at
+            + items[at..end]
+                .iter()
+                .take_while(|(c, _)| *c == capture)
+                .count();
         let run: Vec<Item> = items[at..end].iter().map(|(_, i)| i.clone()).collect();
         runs.add_items(capture, &run);
         at = end;
@@ -167,7 +178,10 @@ fn adding_in_runs_is_adding_one_by_one() {
     one.table.group();
     runs.table.group();
     let routers = [IpAddr::V4(Ipv4Addr::new(172, 16, 0, 31))];
-    let (a, b) = (summarize(&one.table, &routers), summarize(&runs.table, &routers));
+    let (a, b) = (
+        summarize(&one.table, &routers),
+        summarize(&runs.table, &routers),
+    );
     assert!(a.len() > 1000, "{} flows", a.len());
     assert_eq!(a, b);
     assert_eq!(one.table.probes, runs.table.probes);
