@@ -107,11 +107,28 @@ struct Section {
 impl CaptureFile {
     /// Opens `path` (`-` is stdin), checks that it is a capture and reads its header.
     pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
+        let input = input::open(path)?;
+        CaptureFile::from_input(path, input)
+    }
+
+    /// Reads a capture from any reader (plain or gzip, like a file); `name`
+    /// stands for it in messages and in [`CaptureFile::path`].
+    pub fn from_reader(
+        name: &Path,
+        reader: Box<dyn Read + Send>,
+    ) -> Result<CaptureFile, CaptureError> {
+        let input = input::from_reader(reader).map_err(|source| CaptureError::Io {
+            path: name.to_path_buf(),
+            source,
+        })?;
+        CaptureFile::from_input(name, input)
+    }
+
+    fn from_input(path: &Path, input: input::Input) -> Result<CaptureFile, CaptureError> {
         let not_capture = |reason: String| CaptureError::NotACapture {
             path: path.to_path_buf(),
             reason,
         };
-        let input = input::open(path)?;
         let magic = &input.magic[..input.magic_len];
         let read_error = Arc::new(Mutex::new(None));
         let reader = FillReader::new(ErrorRecorder {
