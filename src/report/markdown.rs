@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use super::model::Report;
-use super::sanitize::markdown as md;
+use super::sanitize::{markdown as md, terminal_safe};
 use super::text::verdict_line;
 
 pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -119,7 +119,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             }
             writeln!(out)?;
         }
-        writeln!(out, "Fix:\n\n```\n{}\n```\n", f.fix.replace("```", "'''"))?;
+        let fix: Vec<String> = f.fix.lines().map(terminal_safe).collect();
+        writeln!(
+            out,
+            "Fix:\n\n```\n{}\n```\n",
+            fix.join("\n").replace("```", "'''")
+        )?;
     }
     if !r.assumptions.is_empty() {
         writeln!(out, "## Assumptions\n")?;

@@ -2,8 +2,10 @@
 //! and fix, the flows with their paths and hops, the topology, assumptions and
 //! the capture inventory. Colour only when asked (a terminal without NO_COLOR).
 //!
-//! Guarantees: capture-derived text (interface names) is stripped of control
-//! characters before it reaches the terminal.
+//! Guarantees: no control character, escape sequence or bidirectional
+//! override reaches the terminal from the report's text (interface names,
+//! labels, paths, notes, fix commands): each such string is made
+//! terminal-safe as it is written; only this renderer's own colours remain.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -56,7 +58,7 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
     };
     writeln!(out, "VERDICT  {head}")?;
     if let Some(first) = r.findings.first() {
-        writeln!(out, "         {}", first.summary)?;
+        writeln!(out, "         {}", terminal_safe(&first.summary))?;
     }
     if !r.findings.is_empty() {
         writeln!(out, "\n{}", "FINDINGS".bold())?;
@@ -78,7 +80,7 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
     if !r.assumptions.is_empty() {
         writeln!(out, "\n{}", "ASSUMPTIONS".bold())?;
         for a in &r.assumptions {
-            writeln!(out, "  - {a}")?;
+            writeln!(out, "  - {}", terminal_safe(a))?;
         }
     }
     writeln!(out, "\n{}", "CAPTURES".bold())?;
@@ -89,7 +91,12 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
         writeln!(
             out,
             "  {:<10} {}  {}, {} frames, {} decoded, {} malformed{drops}",
-            c.label, c.path, c.format, c.packets, c.decoded, c.malformed
+            terminal_safe(&c.label),
+            terminal_safe(&c.path),
+            c.format,
+            c.packets,
+            c.decoded,
+            c.malformed
         )?;
         let names: Vec<String> = c
             .interfaces
@@ -101,7 +108,12 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
             writeln!(out, "             interfaces: {}", names.join(", "))?;
         }
         if let Some(d) = &c.damage {
-            writeln!(out, "             {}: {d}", "damaged".yellow())?;
+            writeln!(
+                out,
+                "             {}: {}",
+                "damaged".yellow(),
+                terminal_safe(&d.to_string())
+            )?;
         }
     }
     let e = &r.evictions;
@@ -124,22 +136,24 @@ fn write_finding(out: &mut dyn Write, f: &FindingEntry) -> io::Result<()> {
         "\n  [{}] {}  — fix on {}",
         sev(f),
         f.kind.bold(),
-        f.node
+        terminal_safe(&f.node)
     )?;
-    writeln!(out, "    {}", f.summary)?;
+    writeln!(out, "    {}", terminal_safe(&f.summary))?;
     if !f.evidence.is_empty() {
         writeln!(out, "    evidence:")?;
         for e in &f.evidence {
             writeln!(
                 out,
                 "      {:<10} frame {:<6} {}",
-                e.capture, e.frame, e.note
+                terminal_safe(&e.capture),
+                e.frame,
+                terminal_safe(&e.note)
             )?;
         }
     }
     writeln!(out, "    fix:")?;
     for line in f.fix.lines() {
-        writeln!(out, "      {}", line.cyan())?;
+        writeln!(out, "      {}", terminal_safe(line).cyan())?;
     }
     if !f.flows.is_empty() {
         let ids: Vec<String> = f.flows.iter().map(|i| format!("#{i}")).collect();
@@ -172,7 +186,12 @@ fn write_flow(out: &mut dyn Write, f: &FlowEntry) -> io::Result<()> {
                     (None, Some(dst)) => format!(" to {dst}"),
                     _ => String::new(),
                 };
-                format!("{} #{} hlim {}{via}", p.capture, p.frame, p.hop_limit)
+                format!(
+                    "{} #{} hlim {}{via}",
+                    terminal_safe(&p.capture),
+                    p.frame,
+                    p.hop_limit
+                )
             })
             .collect();
         writeln!(out, "      path: {}", steps.join("  ⇒  "))?;
@@ -200,7 +219,11 @@ fn write_topology(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     }
     writeln!(out, "\n{} ({})", "TOPOLOGY".bold(), r.topology.source)?;
     if let Some(router) = &t.router {
-        let mut line = format!("  router  {:<10} ipv4 {}", router.name, router.ipv4);
+        let mut line = format!(
+            "  router  {:<10} ipv4 {}",
+            terminal_safe(&router.name),
+            router.ipv4
+        );
         if let Some(v6) = router.ipv6 {
             let _ = write!(line, "  ipv6 {v6}");
         }
@@ -214,7 +237,9 @@ fn write_topology(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(
             out,
             "  da node {:<10} ipv6 {}  clients {}{mac}",
-            n.name, n.ipv6, n.client_prefix
+            terminal_safe(&n.name),
+            n.ipv6,
+            n.client_prefix
         )?;
     }
     Ok(())
