@@ -52,7 +52,8 @@ fn essence(r: &Report) -> Value {
             "node": f.node,
             "flows": f.flows,
             "evidence": f.evidence.iter().map(|e| format!("{}#{}", e.capture, e.frame)).collect::<Vec<_>>(),
-            "fix": f.fix,
+            // Fixes may name a capture by its path: pinned relative to the checkout.
+            "fix": f.fix.replace(root().to_str().unwrap(), "<repo>"),
         })).collect::<Vec<_>>(),
         "flows": r.flows.iter().map(|f| json!({
             "id": f.id,
