@@ -28,6 +28,11 @@ pub const MAX_RECORD: usize = 16 << 20;
 const MAX_PCAP_CAPLEN: u32 = 262_144;
 /// Link type given to a packet that names an interface its section never described.
 pub const LINKTYPE_NO_INTERFACE: u32 = u32::MAX;
+/// Most interfaces a file may describe (all sections together): far more than
+/// any capture has, and what bounds the memory interface descriptions take.
+pub const MAX_INTERFACES: usize = 65_536;
+/// Longest interface name kept, in characters (Windows' IF_MAX_STRING_SIZE).
+pub const MAX_INTERFACE_NAME: usize = 256;
 
 const OPT_COMMENT: u16 = 1;
 const IF_TSOFFSET: u16 = 14;
@@ -246,6 +251,9 @@ impl CaptureFile {
             ..FileSummary::default()
         };
         let mut last_ts = 0i64;
+        // Link types already in `summary.link_types` (all are below 2^16), so
+        // that a packet costs no scan of that list.
+        let mut link_type_seen = vec![0u64; 1 << 10];
         loop {
             let damage_at = |reason: String, summary: &FileSummary, offset: usize| {
                 Some(Damage::Malformed {
@@ -349,6 +357,14 @@ impl CaptureFile {
                             None
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                            if summary.interfaces.len() >= MAX_INTERFACES {
+                                summary.damage = damage_at(
+                                    format!("more than {MAX_INTERFACES} interface descriptions"),
+                                    &summary,
+                                    consumed,
+                                );
+                                return summary;
+                            }
                             let iface = interface_of(idb, self.section.big_endian);
                             summary.interfaces.push(iface.clone());
                             self.section.interfaces.push(iface);
@@ -386,9 +402,10 @@ impl CaptureFile {
                             .interfaces
                             .get(if_id as usize)
                             .map_or(LINKTYPE_NO_INTERFACE, |i| i.link_type);
-                        if link_type != LINKTYPE_NO_INTERFACE
-                            && !summary.link_types.contains(&link_type)
+                        if let Some(word) = link_type_seen.get_mut(link_type as usize / 64)
+                            && *word & (1 << (link_type % 64)) == 0
                         {
+                            *word |= 1 << (link_type % 64);
                             summary.link_types.push(link_type);
                         }
                         on_frame(&Frame {
@@ -575,7 +592,10 @@ fn interface_of(idb: &InterfaceDescriptionBlock<'_>, big_endian: bool) -> Interf
         });
     Interface {
         link_type: idb.linktype.0 as u32 & 0xffff,
-        name: idb.if_name().and_then(|r| r.ok()).map(str::to_owned),
+        name: idb
+            .if_name()
+            .and_then(|r| r.ok())
+            .map(|n| n.chars().take(MAX_INTERFACE_NAME).collect()),
         snaplen: idb.snaplen,
         resolution: TsResolution::from_option(idb.if_tsresol),
         ts_offset_s,
