@@ -548,6 +548,75 @@ fn packet_naming_an_interface_that_does_not_exist() {
     assert_eq!(counts(&path), (3, 2, 1, false));
 }
 
+/// An interface description block with a name option.
+fn named_interface(ng: &mut Ng, link_type: u16, name: &[u8]) {
+    let mut body = link_type.to_le_bytes().to_vec();
+    body.extend_from_slice(&[0, 0]);
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.extend_from_slice(&2u16.to_le_bytes());
+    body.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    body.extend_from_slice(name);
+    while !body.len().is_multiple_of(4) {
+        body.push(0);
+    }
+    body.extend_from_slice(&[0; 4]);
+    ng.block(IDB, &body);
+}
+
+#[test]
+fn more_interfaces_than_any_capture_describes() {
+    let dir = Scratch::new("many-interfaces");
+    let mut ng = good_pcapng();
+    // A name of 60 000 characters is kept to its first 256.
+    named_interface(&mut ng, 1, &[b'n'; 60_000]);
+    for _ in 2..65_536 {
+        ng.interface(1);
+    }
+    let at = ng.0.len();
+    ng.interface(1);
+    ng.epb(0, 1_700_000_001, &request(2));
+    let path = dir.write("interfaces.pcapng", &ng.0);
+    let r = analyze(&path);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_warning(
+        &r,
+        &path,
+        &format!(
+            "damaged record at byte {at} (after frame 2): more than 65536 interface \
+             descriptions; the rest of the file was skipped"
+        ),
+    );
+    assert_ping_listed(&r, 1);
+    let names = capture_entry(&path)["interfaces"].clone();
+    let names = names.as_array().expect("interface names");
+    assert_eq!(names.len(), 65_536);
+    assert_eq!(names[1], Value::String("n".repeat(256)));
+}
+
+#[test]
+fn packets_over_every_link_type() {
+    let dir = Scratch::new("link-types");
+    // 65 536 interfaces, one of each link type (Ethernet first), and 100 000
+    // packets spread over them: each packet costs what it costs on one.
+    let mut ng = good_pcapng();
+    for link_type in (0..=u16::MAX).filter(|&t| t != 1) {
+        ng.interface(link_type);
+    }
+    for n in 0..100_000u32 {
+        ng.epb(1 + (n * 7919) % 65_535, 1_700_000_001, &[0; 4]);
+    }
+    let path = dir.write("link-types.pcapng", &ng.0);
+    let started = Instant::now();
+    let r = analyze(&path);
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_ping_listed(&r, 1);
+    let c = capture_entry(&path);
+    assert_eq!(c["packets"], 100_002);
+    assert_eq!(c["link_types"].as_array().unwrap().len(), 65_536);
+}
+
 // ---------------------------------------------------------------------------
 // Frames that never end: extension headers, nested tunnels
 // ---------------------------------------------------------------------------
