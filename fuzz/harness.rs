@@ -3,8 +3,9 @@
 //! `tests/data/fuzz/<target>/` through the same functions).
 //!
 //! Beyond "does not panic" each one checks: frames come out in order and
-//! bounded, messages and text meant for a terminal carry no control
-//! character, escape sequence or bidirectional override, and JSON parses.
+//! bounded, messages, text and JSON (both may be printed on a terminal) carry
+//! no control character, escape sequence or bidirectional override, and JSON
+//! parses.
 
 #![allow(dead_code)]
 
@@ -125,6 +126,7 @@ pub fn decode_frame(data: &[u8]) {
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&line) {
         panic!("decode --format json printed invalid JSON ({e}): {line}");
     }
+    assert_terminal_safe(&line);
 }
 
 /// Bytes as one capture file through the whole `analyze` pipeline: read,
@@ -158,6 +160,7 @@ pub fn analyze(data: &[u8], scratch: &Path) {
     if let Err(e) = serde_json::from_slice::<serde_json::Value>(&json) {
         panic!("invalid JSON report ({e})");
     }
+    assert_terminal_safe(&String::from_utf8(json).expect("JSON report is UTF-8"));
     let mut markdown = Vec::new();
     render(&report, ReportFormat::Markdown, &mut markdown, false).expect("Markdown report");
 }

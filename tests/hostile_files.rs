@@ -952,8 +952,14 @@ fn escape_sequences_in_comments_and_interface_names() {
     );
     assert_terminal_safe("decode", d.stdout.as_bytes());
     assert_terminal_safe("decode warnings", d.stderr.as_bytes());
+    // JSON escapes them: the same text, safe to print.
+    let d = run(&["decode", "--format", "json", path.to_str().unwrap()]);
+    assert_eq!(d.code, Some(0), "{}", d.stderr);
+    assert_terminal_safe("decode json", d.stdout.as_bytes());
+    let first: Value = serde_json::from_str(d.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["comment"], Value::String(HOSTILE.to_owned()));
 
-    for format in ["text", "markdown"] {
+    for format in ["text", "markdown", "json"] {
         let r = run(&["analyze", "--format", format, path.to_str().unwrap()]);
         assert!(matches!(r.code, Some(0 | 1)), "{}", r.stderr);
         assert_terminal_safe(format, r.stdout.as_bytes());
@@ -965,6 +971,10 @@ fn escape_sequences_in_comments_and_interface_names() {
             .contains("interfaces: eth0?[2J?]0;owned??31m??1gnp.exe?x???\n"),
         "{}",
         r.stdout
+    );
+    assert_eq!(
+        capture_entry(&path)["interfaces"][0],
+        Value::String(HOSTILE.to_owned())
     );
 }
 
@@ -981,7 +991,7 @@ fn escape_sequences_in_an_interface_name_used_by_a_fix() {
         args.push(path.to_str().unwrap().to_owned());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    for format in ["text", "markdown"] {
+    for format in ["text", "markdown", "json"] {
         let mut with_format = args.clone();
         with_format.splice(1..1, ["--format", format]);
         let r = run(&with_format);
