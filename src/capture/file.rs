@@ -263,6 +263,15 @@ impl CaptureFile {
                 })
             };
             let consumed = self.reader.consumed();
+            // pcap-parser takes 12 from some blocks' length before making
+            // sure it is 12 or more (a panic where overflow is checked).
+            if let Some(len) = self.pending_block_length()
+                && len < 12
+            {
+                let reason = format!("invalid pcapng block length {len}");
+                summary.damage = damage_at(reason, &summary, consumed);
+                return summary;
+            }
             match self.reader.next() {
                 Ok((size, block)) => {
                     if self.format == Format::PcapNg && size % 4 != 0 {
@@ -472,6 +481,25 @@ impl CaptureFile {
                 }
             }
         }
+    }
+
+    /// The length field of the pcapng block at the read position, once its
+    /// first 8 bytes are read (not for section headers, whose byte order is
+    /// their own).
+    fn pending_block_length(&self) -> Option<u32> {
+        if self.format != Format::PcapNg {
+            return None;
+        }
+        let header: [u8; 8] = self.reader.data().get(..8)?.try_into().ok()?;
+        if header[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+            return None;
+        }
+        let len = [header[4], header[5], header[6], header[7]];
+        Some(if self.section.big_endian {
+            u32::from_be_bytes(len)
+        } else {
+            u32::from_le_bytes(len)
+        })
     }
 
     /// Looks at the record header at the read position and says why it cannot be
