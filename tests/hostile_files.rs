@@ -460,6 +460,28 @@ fn pcapng_block_length_zero() {
 }
 
 #[test]
+fn pcapng_block_length_below_the_block_header() {
+    // A process information block of 8 bytes: its parser took 12 from the
+    // length before checking it (a panic in builds with overflow checks).
+    let dir = Scratch::new("ng-len8");
+    let mut ng = good_pcapng();
+    let at = ng.raw_block(0x8000_0001, 8, &[0; 20], 8);
+    let path = dir.write("len8.pcapng", &ng.0);
+    let r = analyze(&path);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_warning(
+        &r,
+        &path,
+        &format!(
+            "damaged record at byte {at} (after frame 2): invalid pcapng block length 8; \
+             the rest of the file was skipped"
+        ),
+    );
+    assert_ping_listed(&r, 1);
+    assert_eq!(counts(&path), (2, 2, 0, false));
+}
+
+#[test]
 fn pcapng_block_length_not_a_multiple_of_four() {
     let dir = Scratch::new("ng-len-odd");
     let mut ng = good_pcapng();
