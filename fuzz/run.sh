@@ -12,7 +12,7 @@ shift
 case $target in
     decode_frame) max_len=4096 ;;
     pcap_reader | pcapng_reader) max_len=16384 ;;
-    analyze) max_len=65536 ;;
+    analyze) max_len=32768 ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 if command -v python3 >/dev/null 2>&1; then
