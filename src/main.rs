@@ -8,6 +8,7 @@ use clap::Parser;
 use isatap_trace::cli::{CaptureSpec, Cli, Command, capture_specs};
 use isatap_trace::commands::analyze::AnalyzeConfig;
 use isatap_trace::commands::{self, Outcome};
+use isatap_trace::report::sanitize::terminal_safe;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -15,7 +16,8 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("isatap-trace: {e:#}");
+            // The message may name a file: no escape sequences from its name.
+            eprintln!("isatap-trace: {}", terminal_safe(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::cli::{CaptureSpec, ReportFormat};
 use crate::error::Error;
 use crate::flow::Limits;
+use crate::report::sanitize::terminal_safe;
 use crate::report::{self, Report};
 use crate::topology::Topology;
 
@@ -79,7 +80,8 @@ pub fn run(
     written?;
     for c in &report.captures {
         if let Some(d) = &c.damage {
-            let _ = writeln!(warn, "isatap-trace: warning: {}: {d}", c.path);
+            let line = terminal_safe(&format!("{}: {d}", c.path));
+            let _ = writeln!(warn, "isatap-trace: warning: {line}");
         }
     }
     if let Some(first) = gathered.unreadable.into_iter().next() {

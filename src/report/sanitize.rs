@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// True for characters that could move the cursor, recolour or reorder text.
-fn is_unsafe(c: char) -> bool {
+pub fn is_terminal_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
@@ -15,7 +15,7 @@ fn is_unsafe(c: char) -> bool {
 /// Appends `raw` (lossily decoded) with unsafe characters replaced by `?`.
 pub fn push_terminal_safe(out: &mut String, raw: &[u8]) {
     for c in String::from_utf8_lossy(raw).chars() {
-        out.push(if is_unsafe(c) { '?' } else { c });
+        out.push(if is_terminal_unsafe(c) { '?' } else { c });
     }
 }
 
@@ -36,7 +36,7 @@ pub fn push_json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if is_unsafe(c) => {
+            c if is_terminal_unsafe(c) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -50,7 +50,7 @@ pub fn push_json_string(out: &mut String, s: &str) {
 /// controls, bidirectional overrides) written as `\uXXXX`. Those can only be
 /// inside strings, so the JSON means the same; its own whitespace stays.
 pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
-    let escaped = |c: char| c >= '\u{7f}' && is_unsafe(c);
+    let escaped = |c: char| c >= '\u{7f}' && is_terminal_unsafe(c);
     if !json.chars().any(escaped) {
         return Cow::Borrowed(json);
     }
@@ -75,7 +75,7 @@ pub fn html(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if is_unsafe(c) => out.push('?'),
+            c if is_terminal_unsafe(c) => out.push('?'),
             c => out.push(c),
         }
     }
@@ -93,7 +93,7 @@ pub fn markdown(s: &str) -> String {
                 out.push(c);
             }
             '&' => out.push_str("&amp;"),
-            c if is_unsafe(c) => out.push(' '),
+            c if is_terminal_unsafe(c) => out.push(' '),
             c => out.push(c),
         }
     }
