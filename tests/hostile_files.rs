@@ -1032,3 +1032,40 @@ fn escape_sequences_in_an_interface_name_used_by_a_fix() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_terminal_safe("topology", r.stdout.as_bytes());
 }
+
+/// Captures come with their file names: those reach reports, labels,
+/// warnings and errors, never the terminal's control sequences.
+#[test]
+fn escape_sequences_in_file_names() {
+    let dir = Scratch::new("escaped-names");
+    let name = "dav\u{1b}[2J\u{9b}1m\u{202e}01";
+    let mut cut = good_pcap(65535).0;
+    cut.truncate(cut.len() - 10);
+    let damaged = dir.write(&format!("{name}.pcap"), &cut);
+    let unreadable = dir.write(&format!("{name}.txt"), b"not a capture");
+    let (damaged, unreadable) = (damaged.to_str().unwrap(), unreadable.to_str().unwrap());
+
+    let r = run(&["analyze", damaged, unreadable]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_terminal_safe("analyze", r.stdout.as_bytes());
+    assert_terminal_safe("analyze messages", r.stderr.as_bytes());
+    assert!(r.stdout.contains("  dav_[2J_1m_01 "), "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("dav?[2J?1m?01.txt: not a pcap or pcapng capture"),
+        "{}",
+        r.stderr
+    );
+    for format in ["markdown", "json"] {
+        let r = run(&["analyze", "--format", format, damaged]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert_terminal_safe(format, r.stdout.as_bytes());
+        assert_terminal_safe(format, r.stderr.as_bytes());
+    }
+    let r = run(&["decode", damaged]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains("warning"), "{}", r.stderr);
+    assert_terminal_safe("decode messages", r.stderr.as_bytes());
+    let r = run(&["topology", damaged]);
+    assert_terminal_safe("topology", r.stdout.as_bytes());
+}
