@@ -40,7 +40,7 @@ pub fn verdict_line(r: &Report) -> String {
         if warnings == 1 { "" } else { "s" }
     );
     if let Some(first) = r.findings.first() {
-        let _ = write!(s, " — {} on {}", first.kind, first.node);
+        let _ = write!(s, " — {} on {}", first.kind, terminal_safe(&first.node));
     }
     s
 }
