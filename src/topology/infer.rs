@@ -172,7 +172,9 @@ fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Sighting> 
         out.extend(
             detail
                 .iter()
-                .filter(|s| s.outer.is_none() && !s.link.raw && s.hop_limit + 1 == sent)
+                .filter(|s| {
+                    s.outer.is_none() && !s.link.raw && s.hop_limit.checked_add(1) == Some(sent)
+                })
                 .copied(),
         );
     }
