@@ -639,6 +639,39 @@ fn packets_over_every_link_type() {
     assert_eq!(c["link_types"].as_array().unwrap().len(), 65_536);
 }
 
+/// An interface description block with an `if_tsoffset` (seconds).
+fn interface_with_offset(ng: &mut Ng, offset_s: i64) {
+    let mut body = 1u16.to_le_bytes().to_vec();
+    body.extend_from_slice(&[0, 0]);
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.extend_from_slice(&14u16.to_le_bytes());
+    body.extend_from_slice(&8u16.to_le_bytes());
+    body.extend_from_slice(&offset_s.to_le_bytes());
+    body.extend_from_slice(&[0; 4]);
+    ng.block(IDB, &body);
+}
+
+#[test]
+fn timestamps_at_the_ends_of_time() {
+    // The request on an interface whose clock offset is ten billion seconds
+    // back, the reply on one ten billion seconds ahead: both timestamps are
+    // clamped, and the round trip between them is the largest there is.
+    let dir = Scratch::new("time-ends");
+    let mut ng = Ng::new();
+    interface_with_offset(&mut ng, -10_000_000_000);
+    interface_with_offset(&mut ng, 10_000_000_000);
+    ng.epb(0, u64::from(u32::MAX), &request(1));
+    ng.epb(1, 0, &reply(1));
+    let path = dir.write("time-ends.pcapng", &ng.0);
+    let r = analyze(&path);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stderr, "");
+    assert_ping_listed(&r, 1);
+    let d = run(&["decode", path.to_str().unwrap()]);
+    assert_eq!(d.code, Some(0), "{}", d.stderr);
+    assert_eq!(d.stdout.lines().count(), 2);
+}
+
 // ---------------------------------------------------------------------------
 // Frames that never end: extension headers, nested tunnels
 // ---------------------------------------------------------------------------
