@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
 use crate::error::Error;
+use crate::report::sanitize::is_terminal_unsafe;
 
 const ABOUT: &str = "Follow DirectAccess manage-out pings and traceroutes through ISATAP, \
 6to4 and Teredo tunnels across capture points, and say where they died and why.";
@@ -266,7 +267,11 @@ fn default_label(path: &Path) -> String {
             name = stem.to_owned();
         }
     }
-    name
+    // A label goes into reports, topology files and fix commands: a file name
+    // that came with the captures must not carry control characters into them.
+    name.chars()
+        .map(|c| if is_terminal_unsafe(c) { '_' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -284,6 +289,9 @@ mod tests {
         assert!(CaptureSpec::parse("=x.pcap").is_err());
         assert!(CaptureSpec::parse("a b=x.pcap").is_err());
         assert!(CaptureSpec::parse("").is_err());
+        // A file name's control characters do not make it into the label.
+        let s = CaptureSpec::parse("/x/dav\u{1b}[2J\u{202e}01.pcapng").unwrap();
+        assert_eq!(s.label, "dav_[2J_01");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use isatap_trace::commands::analyze::AnalyzeConfig;
 use isatap_trace::commands::live::{AddressFilter, LiveConfig};
 use isatap_trace::commands::{self, Outcome};
 use isatap_trace::redact::Redactor;
+use isatap_trace::report::sanitize::terminal_safe;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,7 +18,8 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("isatap-trace: {e:#}");
+            // The message may name a file: no escape sequences from its name.
+            eprintln!("isatap-trace: {}", terminal_safe(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -923,3 +923,34 @@ fn long_extension_header_chains_terminate() {
     }
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn extension_chain_past_the_payload_length_is_invalid_not_truncated() {
+    // Every header is captured, but the last names another where the IPv6
+    // payload ends: damage in the packet, not a capture cut short.
+    let exts = [60, 0, 1, 4, 0, 0, 0, 0, 60, 0, 1, 4, 0, 0, 0, 0];
+    let mut frame = eth(0x86dd, &ipv6(60, STATION_ISATAP, CLIENT, 64, &exts));
+    // Bytes after the IPv6 payload (Ethernet padding) are not part of the chain.
+    frame.extend_from_slice(&[0; 8]);
+    let d = decode_bytes(ETHERNET, &frame);
+    assert_eq!(d.ips.len(), 1);
+    assert_eq!(
+        d.error,
+        Some(isatap_trace::decode::DecodeError::invalid(
+            Layer::Ipv6Extension,
+            14 + 40 + 16,
+            "extension headers run past the IP payload length"
+        ))
+    );
+    // The same chain cut by the capture is truncated, as before.
+    let d = decode_bytes(ETHERNET, &frame[..14 + 40 + 12]);
+    assert!(
+        matches!(
+            d.error,
+            Some(e) if e.layer == Layer::Ipv6Extension
+                && matches!(e.kind, ErrorKind::Truncated { .. })
+        ),
+        "{:?}",
+        d.error
+    );
+}

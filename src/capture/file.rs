@@ -18,7 +18,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use super::framing::{self, Framer, LengthOrder, MAX_RECORD, Step};
+use super::framing::{self, Framer, LengthOrder, Step};
+pub use super::framing::{MAX_INTERFACE_NAME, MAX_INTERFACES, MAX_PCAP_CAPLEN, MAX_RECORD};
 use super::input;
 use super::{CaptureError, Damage, Format, Frame};
 
@@ -127,11 +128,28 @@ fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 impl CaptureFile {
     /// Opens `path` (`-` is stdin), checks that it is a capture and reads its header.
     pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
+        let input = input::open(path)?;
+        CaptureFile::from_input(path, input)
+    }
+
+    /// Reads a capture from any reader (plain or gzip, like a file); `name`
+    /// stands for it in messages and in [`CaptureFile::path`].
+    pub fn from_reader(
+        name: &Path,
+        reader: Box<dyn Read + Send>,
+    ) -> Result<CaptureFile, CaptureError> {
+        let input = input::from_reader(reader).map_err(|source| CaptureError::Io {
+            path: name.to_path_buf(),
+            source,
+        })?;
+        CaptureFile::from_input(name, input)
+    }
+
+    fn from_input(path: &Path, mut input: input::Input) -> Result<CaptureFile, CaptureError> {
         let not_capture = |reason: String| CaptureError::NotACapture {
             path: path.to_path_buf(),
             reason,
         };
-        let mut input = input::open(path)?;
         let magic = &input.magic[..input.magic_len];
         let format = match magic {
             [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,

@@ -16,6 +16,11 @@ use super::file::{Interface, LINKTYPE_NO_INTERFACE, TsResolution};
 pub const MAX_RECORD: usize = 16 << 20;
 /// Largest captured length a classic pcap record may claim (Wireshark's limit).
 pub const MAX_PCAP_CAPLEN: u32 = 262_144;
+/// Most interfaces a file may describe (all sections together): far more than
+/// any capture has, and what bounds the memory interface descriptions take.
+pub const MAX_INTERFACES: usize = 65_536;
+/// Longest interface name kept, in characters (Windows' IF_MAX_STRING_SIZE).
+pub const MAX_INTERFACE_NAME: usize = 256;
 
 const SHB: u32 = 0x0a0d_0d0a;
 const IDB: u32 = 0x0000_0001;
@@ -93,6 +98,9 @@ pub struct Framer {
     pub records: u64,
     pub packets: u64,
     pub link_types: Vec<u32>,
+    /// One bit per link type (all are below 2^16) already in `link_types`,
+    /// so that no packet costs a scan of that list.
+    link_type_seen: Box<[u64; 1024]>,
     pub kernel_drops: Option<u64>,
     last_ts: i64,
     /// The interface of the last packet the fast path framed, so that the
@@ -202,6 +210,7 @@ impl Framer {
             records: 0,
             packets: 0,
             link_types: Vec::new(),
+            link_type_seen: Box::new([0; 1024]),
             kernel_drops: None,
             last_ts: 0,
             hot: None,
@@ -218,6 +227,7 @@ impl Framer {
             records: 0,
             packets: 0,
             link_types: Vec::new(),
+            link_type_seen: Box::new([0; 1024]),
             kernel_drops: None,
             last_ts: 0,
             hot: None,
@@ -253,9 +263,7 @@ impl Framer {
             .section
             .get(interface as usize)
             .map_or(LINKTYPE_NO_INTERFACE, |i| i.link_type);
-        if link_type != LINKTYPE_NO_INTERFACE && !self.link_types.contains(&link_type) {
-            self.link_types.push(link_type);
-        }
+        self.note_link_type(link_type);
         Packet {
             index: self.records,
             ts_ns,
@@ -334,8 +342,11 @@ impl Framer {
             u32_at(data, 0, be)
         };
         let len = u32_at(data, 4, be);
-        if len < 12 || !len.is_multiple_of(4) {
+        if len < 12 {
             return Step::Damaged(format!("invalid pcapng block length {len}"));
+        }
+        if !len.is_multiple_of(4) {
+            return Step::Damaged(format!("pcapng block length {len} is not a multiple of 4"));
         }
         if len as usize > MAX_RECORD {
             return Step::Damaged(format!(
@@ -369,6 +380,11 @@ impl Framer {
                     return Step::Damaged(
                         "interface description block shorter than its header".into(),
                     );
+                }
+                if self.interfaces.len() >= MAX_INTERFACES {
+                    return Step::Damaged(format!(
+                        "more than {MAX_INTERFACES} interface descriptions"
+                    ));
                 }
                 let iface = interface_of(block, be);
                 self.interfaces.push(iface.clone());
@@ -514,11 +530,21 @@ impl Framer {
             resolution: i.resolution,
             ts_offset_ns: i.ts_offset_s.saturating_mul(1_000_000_000),
         };
-        if !self.link_types.contains(&hot.link_type) {
-            self.link_types.push(hot.link_type);
-        }
+        self.note_link_type(hot.link_type);
         self.hot = Some(hot);
         Some(hot)
+    }
+
+    /// Adds `link_type` to the list of link types used, once.
+    #[inline]
+    fn note_link_type(&mut self, link_type: u32) {
+        // LINKTYPE_NO_INTERFACE (and nothing else) is past the bit set.
+        if let Some(word) = self.link_type_seen.get_mut(link_type as usize / 64)
+            && *word & (1 << (link_type % 64)) == 0
+        {
+            *word |= 1 << (link_type % 64);
+            self.link_types.push(link_type);
+        }
     }
 
     #[inline]
@@ -547,7 +573,8 @@ fn interface_of(block: &[u8], be: bool) -> Interface {
         match code {
             IF_NAME => {
                 let name = v.split(|&b| b == 0).next().unwrap_or_default();
-                iface.name = Some(String::from_utf8_lossy(name).into_owned());
+                let name = String::from_utf8_lossy(name);
+                iface.name = Some(name.chars().take(MAX_INTERFACE_NAME).collect());
             }
             IF_TSRESOL if v.len() == 1 => iface.resolution = TsResolution::from_option(v[0]),
             IF_TSOFFSET if v.len() == 8 => {

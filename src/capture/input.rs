@@ -49,7 +49,13 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
         }
         Box::new(file)
     };
-    let (magic, magic_len, reader) = peek4(FillReader::new(raw)).map_err(io_err)?;
+    from_reader(raw).map_err(io_err)
+}
+
+/// Takes any reader as an input: looks at its first four bytes and gunzips it
+/// if it is gzip data (what [`open`] does once the path is opened).
+pub fn from_reader(raw: Box<dyn Read + Send>) -> io::Result<Input> {
+    let (magic, magic_len, reader) = peek4(FillReader::new(raw))?;
     if magic_len >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
         let compressed = Arc::new(AtomicU64::new(0));
         let counted = Counted {
@@ -61,8 +67,7 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
             compressed,
             expanded: 0,
         };
-        let (magic, magic_len, reader) =
-            peek4(FillReader::new(Box::new(guarded))).map_err(io_err)?;
+        let (magic, magic_len, reader) = peek4(FillReader::new(Box::new(guarded)))?;
         return Ok(Input {
             reader,
             gzip: true,

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::flow::Limits;
 use crate::redact::Redactor;
 use crate::report::export::{self, ExportPlan};
+use crate::report::sanitize::terminal_safe;
 use crate::report::{self, Report};
 use crate::topology::Topology;
 
@@ -114,7 +115,8 @@ pub fn run(
     }
     for c in &report.captures {
         if let Some(d) = &c.damage {
-            let _ = writeln!(warn, "isatap-trace: warning: {}: {d}", c.path);
+            let line = terminal_safe(&format!("{}: {d}", c.path));
+            let _ = writeln!(warn, "isatap-trace: warning: {line}");
         }
     }
     let outcome = if report.errors() > 0 {

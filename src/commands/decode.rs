@@ -7,6 +7,7 @@ use crate::cli::{CaptureSpec, FrameFormat};
 use crate::decode::decode;
 use crate::error::Error;
 use crate::report::frame_line;
+use crate::report::sanitize::terminal_safe;
 
 use super::{Outcome, is_broken_pipe};
 
@@ -53,7 +54,8 @@ pub fn run(
         }
         Ok(()) => {}
     }
-    let path = spec.path.display();
+    // File names come from wherever the captures came from: no escapes either.
+    let path = terminal_safe(&spec.path.display().to_string());
     if let Some(damage) = &summary.damage {
         let _ = writeln!(warn, "isatap-trace: warning: {path}: {damage}");
     }

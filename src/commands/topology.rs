@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::cli::CaptureSpec;
 use crate::error::Error;
 use crate::flow::Limits;
+use crate::report::sanitize::terminal_safe;
 
 use super::Outcome;
 use super::pipeline::{gather_showing, topology_of};
@@ -30,14 +31,16 @@ pub fn run(
     };
     writeln!(out, "# Topology inferred by isatap-trace from:").map_err(io)?;
     for c in &gathered.infos {
-        writeln!(out, "#   {} = {}", c.label, c.path.display()).map_err(io)?;
+        let path = terminal_safe(&c.path.display().to_string());
+        let label = terminal_safe(&c.label);
+        writeln!(out, "#   {label} = {path}").map_err(io)?;
     }
     if inferred.assumptions.is_empty() {
         writeln!(out, "#\n# Nothing needed an assumption.").map_err(io)?;
     } else {
         writeln!(out, "#\n# Check these assumptions before relying on it:").map_err(io)?;
         for a in &inferred.assumptions {
-            writeln!(out, "#   - {a}").map_err(io)?;
+            writeln!(out, "#   - {}", terminal_safe(a)).map_err(io)?;
         }
     }
     if inferred.topology.router.is_none() {

@@ -2,11 +2,11 @@
 //! tolerates snapped payloads and walks IPv6 extension headers), then either
 //! re-enters for protocol 41/4, GRE and Teredo, or decodes the transport.
 
-use etherparse::LaxIpSlice;
 use etherparse::err::Layer as EpLayer;
 use etherparse::err::LenError;
 use etherparse::err::ip::{HeaderError, LaxHeaderSliceError};
 use etherparse::err::ipv6_exts::{HeaderError as ExtHeaderError, HeaderSliceError};
+use etherparse::{LaxIpSlice, LenSource};
 
 use super::bytes::{be16, be32, offset_in};
 use super::error::{DecodeError, ErrorKind, Layer};
@@ -310,6 +310,13 @@ fn extension_error(e: HeaderSliceError, layer: EpLayer, at: usize) -> DecodeErro
         _ => Layer::Ipv6Extension,
     };
     match e {
+        // The headers are all captured but name more headers than the IP
+        // payload length holds (an endless chain): damage, not a short capture.
+        HeaderSliceError::Len(l) if l.len_source != LenSource::Slice => DecodeError::invalid(
+            ours,
+            at + l.layer_start_offset,
+            "extension headers run past the IP payload length",
+        ),
         HeaderSliceError::Len(l) => len_error(&l, at, ours),
         HeaderSliceError::Content(ExtHeaderError::HopByHopNotAtStart) => {
             DecodeError::invalid(ours, at, "hop-by-hop options header not first")

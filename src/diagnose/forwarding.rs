@@ -34,7 +34,7 @@ fn forwarded<'a>(
             && !s.link.raw
             && s.link.dst_mac.is_some()
             && (router_mac.is_some() && s.link.src_mac == router_mac
-                || router_mac.is_none() && s.hop_limit + 1 == sent)
+                || router_mac.is_none() && s.hop_limit.checked_add(1) == Some(sent))
     })
 }
 

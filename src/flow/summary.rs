@@ -323,7 +323,7 @@ fn summarize_flow(
         if (has_reply && accepted) || port_unreachable {
             answered += 1;
             if let (Some((_, sent_ts)), Some(reply_ts)) = (probe.sent_at, probe.reply_at) {
-                rtts.push((reply_ts - sent_ts) as f64 / 1e6);
+                rtts.push(reply_ts.saturating_sub(sent_ts) as f64 / 1e6);
             }
         } else if has_reply
             && detail.is_some_and(|d| {
@@ -491,7 +491,7 @@ fn hops_of(table: &ProbeTable, probes: &[&Probe], target: IpAddr, routers: &[IpA
             .filter(|r| r.capture == seen.capture)
             .max_by_key(|r| r.hop_limit);
         if let (Some(sent), None) = (sent, hop.rtt_ms) {
-            hop.rtt_ms = Some((seen.ts_ns - sent.ts_ns) as f64 / 1e6);
+            hop.rtt_ms = Some(seen.ts_ns.saturating_sub(sent.ts_ns) as f64 / 1e6);
         }
     }
     hops.sort_by_key(|h| h.hop);

@@ -590,7 +590,7 @@ fn tally(
                     samples.push(RttSample {
                         flow: meta.index,
                         capture: o.capture,
-                        ms: (o.ts_ns - sent) as f32 / 1e6,
+                        ms: o.ts_ns.saturating_sub(sent) as f32 / 1e6,
                     });
                 } else {
                     evicted.rtt_samples += 1;

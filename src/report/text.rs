@@ -2,9 +2,10 @@
 //! and fix, the flows with their paths and hops, the topology, assumptions and
 //! the capture inventory. Colour only when asked (a terminal without NO_COLOR).
 //!
-//! Guarantees: every string of the report (capture-derived interface names,
-//! and the summaries, notes, fix commands and assumptions that may quote
-//! them) is stripped of control characters before it reaches the terminal.
+//! Guarantees: no control character, escape sequence or bidirectional
+//! override reaches the terminal from the report's text (interface names,
+//! labels, paths, notes, fix commands): each such string is made
+//! terminal-safe as it is written; only this renderer's own colours remain.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -39,7 +40,7 @@ pub fn verdict_line(r: &Report) -> String {
         if warnings == 1 { "" } else { "s" }
     );
     if let Some(first) = r.findings.first() {
-        let _ = write!(s, " — {} on {}", first.kind, first.node);
+        let _ = write!(s, " — {} on {}", first.kind, terminal_safe(&first.node));
     }
     s
 }

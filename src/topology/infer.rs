@@ -172,7 +172,9 @@ fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Sighting> 
         out.extend(
             detail
                 .iter()
-                .filter(|s| s.outer.is_none() && !s.link.raw && s.hop_limit + 1 == sent)
+                .filter(|s| {
+                    s.outer.is_none() && !s.link.raw && s.hop_limit.checked_add(1) == Some(sent)
+                })
                 .copied(),
         );
     }
@@ -224,12 +226,33 @@ fn isatap_prefix(
     Some(net)
 }
 
+/// The name of the interface a sighting was captured on, if a fix command can
+/// carry it: names come from strangers' files and go into commands an
+/// administrator pastes, so one with control characters, bidirectional
+/// overrides, or characters a shell would act on inside double quotes is left
+/// out (the fix then shows a placeholder).
 fn interface_name(captures: &[CaptureMeta], s: &Sighting) -> Option<String> {
     captures
         .get(usize::from(s.capture))?
         .interfaces
         .get(s.link.interface as usize)?
         .clone()
+        .filter(|name| usable_in_command(name))
+}
+
+/// Longest interface name Windows allows (IF_MAX_STRING_SIZE).
+const MAX_INTERFACE_NAME: usize = 256;
+
+fn usable_in_command(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_INTERFACE_NAME
+        && !name.chars().any(|c| {
+            c.is_control()
+                || matches!(
+                    c,
+                    '"' | '%' | '$' | '`' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+                )
+        })
 }
 
 /// Given DA nodes without a MAC: learn it from Neighbor Advertisements.
@@ -362,5 +385,38 @@ fn infer_nodes(
             mac: Some(MacAddr(mac)),
             interface: None,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_a_command_can_carry() {
+        for ok in [
+            "VLAN111",
+            "Ethernet 2",
+            "vEthernet (Internal)",
+            "Intel(R) 82574L Gigabit Network Connection #2",
+            "isatap.corp.contoso.com",
+        ] {
+            assert!(usable_in_command(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "eth0\u{1b}[2J",
+            "eth0\u{7}",
+            "eth0\u{9b}31m",
+            "eth0\r\nnetsh",
+            "\u{202e}exe.gnp",
+            "VLAN\" & del x & \"",
+            "%COMSPEC%",
+            "$(Remove-Item x)",
+            "`whoami`",
+        ] {
+            assert!(!usable_in_command(bad), "{bad:?}");
+        }
+        assert!(!usable_in_command(&"x".repeat(MAX_INTERFACE_NAME + 1)));
     }
 }

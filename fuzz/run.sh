@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs one fuzz target on the stable toolchain: `fuzz/run.sh TARGET [LIBFUZZER-OPTION...]`,
+# e.g. `fuzz/run.sh analyze -runs=10000000`. The corpus is seeded first from
+# captures/ and ../shared/corpus (fuzz/seed.py, skipped without python3).
+# No sanitizer: nothing the targets reach has unsafe code, so the fuzzer
+# looks for panics, hangs and runaway memory, and runs about twice as fast.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=${1:?usage: fuzz/run.sh TARGET [LIBFUZZER-OPTION...]}
+shift
+case $target in
+    decode_frame) max_len=4096 ;;
+    pcap_reader | pcapng_reader) max_len=16384 ;;
+    analyze) max_len=32768 ;;
+    *) echo "unknown target $target" >&2; exit 2 ;;
+esac
+if command -v python3 >/dev/null 2>&1; then
+    python3 fuzz/seed.py "$target"
+fi
+mkdir -p "fuzz/corpus/$target"
+exec cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
+    -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$@"
