@@ -5,7 +5,12 @@
 # `tcpdump -nn -r FILE 'ip proto 41'`, tshark (on a 200k-frame slice) and
 # `cat FILE > /dev/null` (the page-cache floor), all in one run.
 #
+# Then bounded state: 10 million pings that are each a flow of their own
+# (20 million frames, piped from the generator, never on disk) through
+# `analyze -`: peak RSS and the eviction note of the report.
+#
 # Usage: benches/replay.sh [SIZES...]     (default: 500000 1000000 2000000 4000000)
+#        DISTINCT_FLOWS=N benches/replay.sh  (default 10000000; 0 skips that part)
 # Needs tcpdump and tshark (apt-get install tcpdump tshark). Each timing is the
 # best of 3 runs with the file in the page cache; memory is peak RSS.
 set -euo pipefail
@@ -61,3 +66,17 @@ echo
 echo "tshark -n -r (200000-frame slice): ${tshark_s} s, ${tshark_fps} frames/s"
 echo "vs tcpdump: how many times faster than tcpdump (target: at least 15x)"
 echo "vs cat: how many times the time of cat (target: at most 3x); RSS target: at most 256 MiB"
+
+flows=${DISTINCT_FLOWS:-10000000}
+if [ "$flows" -gt 0 ]; then
+    echo
+    report=$(mktemp)
+    trap 'rm -f "$stats" "$report"' EXIT
+    "$gen" --distinct-flows "$flows" --out - |
+        /usr/bin/time -o "$stats" -f "%e %M" "$bin" analyze - >"$report" 2>/dev/null || true
+    read -r t m < <(tail -1 "$stats")
+    awk -v n="$flows" -v t="$t" -v m="$m" 'BEGIN{
+        printf "bounded state: %d distinct flows (%d frames) in %.1f s (generator included), peak RSS %.1f MiB (target: at most 256)\n",
+            n, 2*n, t, m/1024 }'
+    grep -E '^note: state limits' "$report" || echo "no eviction note in the report" >&2
+fi

@@ -5,8 +5,8 @@
 //! checks, ICMPv4 errors about tunnel packets, and the IPv6 prefixes seen on
 //! MAC-less (IP-HTTPS / tunnel) interfaces of each capture.
 //!
-//! Guarantees: every list is bounded ([`MAX_EACH`]); what does not fit is
-//! counted in `dropped`.
+//! Guarantees: every list is bounded ([`MAX_EACH`], [`MAX_TUNNEL_PAIRS`]);
+//! what does not fit is counted in `dropped`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -20,6 +20,9 @@ use crate::decode::{Mac, TunnelKind};
 
 /// Most entries kept in each list of facts.
 pub const MAX_EACH: usize = 4096;
+/// Most tunnel endpoint pairs counted: far more stations than one ISATAP
+/// router serves; packets between further pairs are counted in `dropped`.
+pub const MAX_TUNNEL_PAIRS: usize = 65_536;
 
 /// Where a fact was seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -197,23 +200,30 @@ impl Facts {
     }
 
     fn tunnel(&mut self, at: At, outer: Outer, o: &Observation) {
-        let pair = self
-            .tunnels
-            .entry(Ends {
-                src: outer.src,
-                dst: outer.dst,
-            })
-            .or_insert(TunnelPair {
+        let ends = Ends {
+            src: outer.src,
+            dst: outer.dst,
+        };
+        let pair = if self.tunnels.len() < MAX_TUNNEL_PAIRS {
+            Some(self.tunnels.entry(ends).or_insert(TunnelPair {
                 packets: 0,
                 first: at,
                 last: at,
                 captures: 0,
                 kind: outer.kind,
-            });
-        pair.packets += 1;
-        pair.last = at;
-        if o.capture < 64 {
-            pair.captures |= 1 << o.capture;
+            }))
+        } else {
+            self.tunnels.get_mut(&ends)
+        };
+        match pair {
+            Some(pair) => {
+                pair.packets += 1;
+                pair.last = at;
+                if o.capture < 64 {
+                    pair.captures |= 1 << o.capture;
+                }
+            }
+            None => self.dropped += 1,
         }
         if outer.kind == TunnelKind::Isatap
             && let (IpAddr::V6(inner), IpAddr::V4(outer_src)) = (o.src, outer.src)

@@ -302,6 +302,14 @@ fn summarize_flow(
         // Answered means: the prober got an acceptable reply. When the
         // prober's side was captured, the reply must show up there.
         let prober = probe.sent_at.map(|(capture, _)| capture);
+        // Judged from the counts when replies were seen but not all kept.
+        let accepted_by_counts = || {
+            let tunnel_ok = probe
+                .reply_tunnel_src
+                .is_none_or(|src| routers.contains(&src));
+            let at_prober = prober.is_none() || probe.reply_at.is_some();
+            tunnel_ok && at_prober
+        };
         let (has_reply, accepted) = match detail {
             Some(d) => {
                 let at_prober = |r: &&Sighting| prober.is_none_or(|c| r.capture == c);
@@ -309,16 +317,11 @@ fn summarize_flow(
                     .replies
                     .iter()
                     .filter(at_prober)
-                    .any(|r| reply_accepted(r.outer.as_ref(), r.src, routers));
-                (!d.replies.is_empty(), accepted)
+                    .any(|r| reply_accepted(r.outer.as_ref(), r.src, routers))
+                    || (d.replies.len() < probe.replies as usize && accepted_by_counts());
+                (probe.replies > 0, accepted)
             }
-            None => {
-                let tunnel_ok = probe
-                    .reply_tunnel_src
-                    .is_none_or(|src| routers.contains(&src));
-                let at_prober = prober.is_none() || probe.reply_at.is_some();
-                (probe.replies > 0, tunnel_ok && at_prober)
-            }
+            None => (probe.replies > 0, accepted_by_counts()),
         };
         if (has_reply && accepted) || port_unreachable {
             answered += 1;
@@ -334,7 +337,7 @@ fn summarize_flow(
         {
             rejected += 1;
         } else if errors.iter().any(is_failure)
-            || (detail.is_none() && probe.errors > 0 && kind == FlowKind::Ping)
+            || (errors.len() < probe.errors as usize && kind == FlowKind::Ping)
         {
             errored += 1;
         }

@@ -158,16 +158,22 @@ pub struct Limits {
     pub detailed_per_traceroute: usize,
     /// Sightings of each kind kept per detailed probe.
     pub sightings_per_probe: usize,
+    /// Sightings kept in detail over all probes.
+    pub max_sightings: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_flows: 200_000,
-            max_probes: 1_500_000,
+            // Sized so that the state and the report built from it stay
+            // within 256 MiB (benches/replay.sh measures 10 million distinct
+            // flows), while a busy router's real flows all fit.
+            max_flows: 65_536,
+            max_probes: 262_144,
             detailed_per_flow: 4,
             detailed_per_traceroute: 128,
             sightings_per_probe: 16,
+            max_sightings: 1 << 19,
         }
     }
 }
@@ -210,6 +216,8 @@ pub struct ProbeTable {
     /// its request closely, so most lookups are answered here without hashing.
     recent: Option<(FlowKey, u32, usize)>,
     pub details: Vec<ProbeDetail>,
+    /// Sightings in `details`, all kinds together.
+    sightings_kept: usize,
     /// Requests of tallied probes waiting for their answer.
     pub waiters: Waiters,
     /// Round-trip times of tallied probes.
@@ -363,8 +371,11 @@ impl ProbeTable {
         }
         let p = self.probes.len();
         meta.detailed_n = (meta.detailed_n.0.min(n), meta.detailed_n.1.max(n));
-        self.details.push(ProbeDetail::default());
-        let detail = Some((self.details.len() - 1) as u32);
+        // Past the budget of sightings a probe is kept in its counts alone.
+        let detail = (self.sightings_kept < self.limits.max_sightings).then(|| {
+            self.details.push(ProbeDetail::default());
+            (self.details.len() - 1) as u32
+        });
         meta.probes += 1;
         self.probes.push(Probe {
             flow,
@@ -384,7 +395,11 @@ impl ProbeTable {
     }
 
     fn record(&mut self, index: usize, role: Role, seen: Sighting) {
-        let cap = self.limits.sightings_per_probe;
+        let cap = if self.sightings_kept < self.limits.max_sightings {
+            self.limits.sightings_per_probe
+        } else {
+            0
+        };
         let probe = &mut self.probes[index];
         let detail = probe.detail.map(|d| &mut self.details[d as usize]);
         let kept = match role {
@@ -419,8 +434,10 @@ impl ProbeTable {
                 detail.map(|d| push_capped(&mut d.errors, e, cap))
             }
         };
-        if kept == Some(false) {
-            self.evicted.sightings += 1;
+        match kept {
+            Some(true) => self.sightings_kept += 1,
+            Some(false) => self.evicted.sightings += 1,
+            None => {}
         }
     }
 

@@ -3,6 +3,9 @@
 //! 41) from 256 stations to 64 DA clients and their replies; the other half is
 //! LAN chatter: SMB over TCP, DNS, ARP, IPv4 ping and MLD reports.
 //!
+//! [`write_distinct_flows`] writes the bounded-state benchmark's capture
+//! instead: every ping a flow of its own.
+//!
 //! Deterministic: the same frame count gives the same bytes.
 
 use std::io::{self, Write};
@@ -176,6 +179,40 @@ pub fn write(out: impl Write, frames: u64) -> io::Result<()> {
         };
         w.write_packet(eth, ts, f.len() as u32, &f, None)?;
         written += 1;
+    }
+    w.into_inner()?;
+    Ok(())
+}
+
+/// Writes `flows` ISATAP pings (request and reply), each a flow of its own:
+/// stations across 10.0.0.0/8 send to 64 DA clients, the echo identifier
+/// changing once every station has sent. What a flow table must survive
+/// without growing past its bounds.
+pub fn write_distinct_flows(out: impl Write, flows: u64) -> io::Result<()> {
+    let mut w = PcapngWriter::new(out, "isatap-trace replay generator (distinct flows)")?;
+    let eth = w.add_interface(1, Some("Ethernet"))?;
+    let router = Ipv4Addr::new(172, 16, 0, 31);
+    let router_mac = mac_of(router);
+    let mut ts: i64 = 1_795_684_440_000_000_000;
+    for i in 0..flows {
+        ts += 1_000;
+        let station = Ipv4Addr::from(0x0a00_0000 + (i % (1 << 24)) as u32);
+        let id = (i >> 24) as u16 + 1;
+        let c = (i % u64::from(CLIENTS)) as u16;
+        let mut station6 = [
+            0xfd, 0x9c, 0x03, 0x0c, 0x2d, 0xa4, 0, 1, 0, 0, 0x5e, 0xfe, 0, 0, 0, 0,
+        ];
+        station6[12..].copy_from_slice(&station.octets());
+        let station6 = Ipv6Addr::from(station6);
+        let client = Ipv6Addr::new(0xfd9c, 0x30c, 0x2da4, 0x1000, 0, 0, 0, 0x100 + c);
+        let req = echo6(station6, client, 128, false, id, 1, PING_DATA);
+        let outer = ipv4(station, router, 128, 41, i as u16, &req.bytes());
+        let f = ethernet(router_mac, mac_of(station), None, 0x0800, &outer);
+        w.write_packet(eth, ts, f.len() as u32, &f, None)?;
+        let rep = echo6(client, station6, 126, true, id, 1, PING_DATA);
+        let outer = ipv4(router, station, 128, 41, i as u16, &rep.bytes());
+        let f = ethernet(mac_of(station), router_mac, None, 0x0800, &outer);
+        w.write_packet(eth, ts + 500, f.len() as u32, &f, None)?;
     }
     w.into_inner()?;
     Ok(())
