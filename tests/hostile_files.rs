@@ -434,6 +434,31 @@ fn caplen_of_four_gibibytes() {
     assert_eq!(counts(&path), (2, 2, 0, false));
 }
 
+/// A header may claim a snapshot length of 4 GiB; a record claiming most of
+/// it is still refused before any of it is read (found by fuzzing: the
+/// reader grew its buffer towards the claimed length, 3.5 GB for a 188-byte
+/// file).
+#[test]
+fn caplen_within_a_snapshot_length_of_four_gibibytes() {
+    let dir = Scratch::new("snaplen-4g");
+    let mut p = good_pcap(u32::MAX);
+    let at = p.0.len();
+    p.record_claiming(1_700_000_001, 0xff00_0000, &[0u8; 4096]);
+    let path = dir.write("snaplen-4g.pcap", &p.0);
+    let r = analyze(&path);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_warning(
+        &r,
+        &path,
+        &format!(
+            "damaged record at byte {at} (after frame 2): record claims 4278190080 captured \
+             bytes, more than any packet can hold; the rest of the file was skipped"
+        ),
+    );
+    assert_ping_listed(&r, 1);
+    assert_eq!(counts(&path), (2, 2, 0, false));
+}
+
 #[test]
 fn pcapng_block_length_zero() {
     let dir = Scratch::new("ng-len0");

@@ -293,6 +293,12 @@ impl Framer {
                 "record claims {caplen} captured bytes, more than the snapshot length {snaplen}"
             ));
         }
+        // A header may claim any snapshot length: the record is bounded anyway.
+        if caplen as usize > MAX_RECORD - header {
+            return Step::Damaged(format!(
+                "record claims {caplen} captured bytes, more than any packet can hold"
+            ));
+        }
         let total = header + caplen as usize;
         if data.len() < total {
             return Step::Need(total);
