@@ -9,27 +9,26 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+use common::Scratch;
+
 use isatap_trace::cli::{CaptureSpec, ReportFormat};
 use isatap_trace::commands::analyze::render;
 use isatap_trace::commands::pipeline::{conclude, gather};
 use isatap_trace::flow::Limits;
 use isatap_trace::synth::replay::write_distinct_flows;
 
-/// A capture of `flows` answered pings, each a flow of its own, in a scratch file.
-fn distinct_flows(tag: &str, flows: u64) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("isatap-trace-bounded-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    let path = dir.join("distinct.pcapng");
+/// A capture of `flows` answered pings, each a flow of its own, in `dir`.
+fn distinct_flows(dir: &Scratch, flows: u64) -> PathBuf {
     let mut bytes = Vec::new();
     write_distinct_flows(&mut bytes, flows).expect("capture written to memory");
-    std::fs::write(&path, bytes).expect("capture written");
-    path
+    dir.write("distinct.pcapng", &bytes)
 }
 
 #[test]
 fn limits_hold_and_what_they_left_out_is_reported() {
-    let path = distinct_flows("limits", 3000);
+    let dir = Scratch::new("bounded-state", "limits");
+    let path = distinct_flows(&dir, 3000);
     let limits = Limits {
         max_flows: 1000,
         max_probes: 500,
@@ -106,14 +105,14 @@ fn limits_hold_and_what_they_left_out_is_reported() {
     let json: serde_json::Value = serde_json::from_slice(&json).expect("JSON report");
     assert_eq!(json["evictions"]["flows"], 4000);
     assert_eq!(json["evictions"]["probes"], 1000);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap_or(&path));
 }
 
 #[test]
 fn default_limits_through_the_binary() {
     // One flow more than the default flow table holds.
     let flows = Limits::default().max_flows as u64 + 1;
-    let path = distinct_flows("default", flows);
+    let dir = Scratch::new("bounded-state", "default");
+    let path = distinct_flows(&dir, flows);
     let out = Command::new(env!("CARGO_BIN_EXE_isatap-trace"))
         .args(["analyze", "--format", "json"])
         .arg(&path)
@@ -134,5 +133,4 @@ fn default_limits_through_the_binary() {
         json["flows"].as_array().map(Vec::len),
         Some(flows as usize - 1)
     );
-    let _ = std::fs::remove_dir_all(path.parent().unwrap_or(&path));
 }

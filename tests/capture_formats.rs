@@ -3,10 +3,12 @@
 //! directory: every container variant, every kind of damage, gzip (plain,
 //! cut short, bomb). Tests that need the corpus print `SKIP: ...` without it.
 
+mod common;
+use common::Scratch;
+
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use flate2::Compression;
@@ -90,32 +92,9 @@ macro_rules! corpus {
 
 const S: i64 = 1_000_000_000;
 
-/// A directory of its own under the system temp dir, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "isatap-trace-capture-formats-{}-{n}-{tag}",
-            std::process::id()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.0.join(name);
-        fs::write(&path, bytes).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory of this suite.
+fn scratch(tag: &str) -> Scratch {
+    Scratch::new("capture-formats", tag)
 }
 
 /// Classic pcap writer for either byte order and resolution.
@@ -747,7 +726,7 @@ fn corpus_odd_but_readable_versions() {
 
 #[test]
 fn pcap_both_byte_orders_both_resolutions() {
-    let dir = Scratch::new("pcap-variants");
+    let dir = scratch("pcap-variants");
     for be in [false, true] {
         for nanos in [false, true] {
             let mut p = Pcap::new(be, nanos, 65535, 101);
@@ -782,7 +761,7 @@ fn pcap_both_byte_orders_both_resolutions() {
 /// length; 2.3 files exist in both orders (the captured length is the smaller).
 #[test]
 fn pcap_before_format_2_3_has_swapped_lengths() {
-    let dir = Scratch::new("pcap-old");
+    let dir = scratch("pcap-old");
     let set_minor = |p: &mut Pcap, minor: u16| {
         let b = if p.be {
             minor.to_be_bytes()
@@ -850,7 +829,7 @@ fn pcap_before_format_2_3_has_swapped_lengths() {
 
 #[test]
 fn pcap_record_claiming_four_gibibytes() {
-    let dir = Scratch::new("pcap-4g");
+    let dir = scratch("pcap-4g");
     let mut p = Pcap::new(false, false, 65535, 1);
     p.record(10, 0, 60, &payload(60, 0));
     p.record(11, 0, 60, &payload(60, 9));
@@ -876,7 +855,7 @@ fn pcap_record_claiming_four_gibibytes() {
 
 #[test]
 fn pcap_cut_inside_a_record() {
-    let dir = Scratch::new("pcap-cut");
+    let dir = scratch("pcap-cut");
     let mut p = Pcap::new(true, true, 65535, 1);
     p.record(1, 1, 60, &payload(60, 0));
     p.record(2, 2, 60, &payload(60, 1));
@@ -908,7 +887,7 @@ fn pcap_cut_inside_a_record() {
 
 #[test]
 fn empty_and_header_only_files() {
-    let dir = Scratch::new("empty");
+    let dir = scratch("empty");
     let empty = dir.write("empty.pcap", &[]);
     let err = open_error(&empty);
     let text = err.to_string();
@@ -941,7 +920,7 @@ fn empty_and_header_only_files() {
 
 #[test]
 fn things_that_are_not_captures() {
-    let dir = Scratch::new("not-captures");
+    let dir = scratch("not-captures");
     let text_file = dir.write("notes.txt", b"this is not a capture\n");
     let err = open_error(&text_file);
     assert!(matches!(err, CaptureError::NotACapture { .. }));
@@ -969,7 +948,7 @@ fn things_that_are_not_captures() {
 
 #[test]
 fn pcapng_obsolete_packet_blocks_both_byte_orders() {
-    let dir = Scratch::new("opb");
+    let dir = scratch("opb");
     for be in [false, true] {
         let mut ng = Ng::new(be);
         ng.interface(101, 0, &[]);
@@ -997,7 +976,7 @@ fn pcapng_obsolete_packet_blocks_both_byte_orders() {
 
 #[test]
 fn pcapng_simple_packet_blocks_cut_to_snaplen() {
-    let dir = Scratch::new("spb");
+    let dir = scratch("spb");
     let mut ng = Ng::new(false);
     ng.interface(113, 64, &[]);
     ng.epb(0, 1_500_000, 100, &payload(64, 0));
@@ -1021,7 +1000,7 @@ fn pcapng_simple_packet_blocks_cut_to_snaplen() {
 
 #[test]
 fn pcapng_obsolete_packet_block_too_short() {
-    let dir = Scratch::new("opb-short");
+    let dir = scratch("opb-short");
     let mut ng = Ng::new(false);
     ng.interface(1, 0, &[]);
     ng.epb(0, 5, 14, &payload(14, 0));
@@ -1041,7 +1020,7 @@ fn pcapng_obsolete_packet_block_too_short() {
 
 #[test]
 fn pcapng_comments_are_kept() {
-    let dir = Scratch::new("comments");
+    let dir = scratch("comments");
     let mut w = PcapngWriter::new(Vec::new(), "capture-formats test").unwrap();
     let eth = w.add_interface(1, Some("eth0")).unwrap();
     let tun = w.add_interface(101, Some("isatap")).unwrap();
@@ -1072,7 +1051,7 @@ fn pcapng_comments_are_kept() {
 
 #[test]
 fn pcapng_binary_and_decimal_timestamp_resolutions() {
-    let dir = Scratch::new("tsresol");
+    let dir = scratch("tsresol");
     for be in [false, true] {
         let mut ng = Ng::new(be);
         // 2^-20 s, 10^-3 s, 10^-9 s with an offset of 3600 s, default 10^-6 s.
@@ -1114,7 +1093,7 @@ fn pcapng_binary_and_decimal_timestamp_resolutions() {
 
 #[test]
 fn pcapng_packet_naming_an_undescribed_interface() {
-    let dir = Scratch::new("no-interface");
+    let dir = scratch("no-interface");
     let mut ng = Ng::new(false);
     ng.interface(1, 0, &[]);
     ng.epb(0, 1_000_000, 14, &payload(14, 0));
@@ -1164,7 +1143,7 @@ fn two_packet_section() -> (Ng, usize) {
 
 #[test]
 fn pcapng_block_length_zero() {
-    let dir = Scratch::new("len-zero");
+    let dir = scratch("len-zero");
     let (mut ng, at) = two_packet_section();
     ng.raw_block(EPB, 0, &[0; 20], 0);
     let path = dir.write("len0.pcapng", &ng.bytes);
@@ -1185,7 +1164,7 @@ fn pcapng_block_length_zero() {
 
 #[test]
 fn pcapng_block_length_not_a_multiple_of_four() {
-    let dir = Scratch::new("len-odd");
+    let dir = scratch("len-odd");
     for kind in [EPB, ISB, 0x0bad] {
         let (mut ng, at) = two_packet_section();
         let mut body = vec![0u8; 22];
@@ -1211,7 +1190,7 @@ fn pcapng_block_length_not_a_multiple_of_four() {
 
 #[test]
 fn pcapng_block_beyond_end_of_file() {
-    let dir = Scratch::new("len-beyond");
+    let dir = scratch("len-beyond");
     let (mut ng, at) = two_packet_section();
     ng.raw_block(EPB, 1024, &[0; 40], 1024);
     let path = dir.write("beyond.pcapng", &ng.bytes);
@@ -1246,7 +1225,7 @@ fn pcapng_block_beyond_end_of_file() {
 
 #[test]
 fn pcapng_trailing_length_must_match() {
-    let dir = Scratch::new("len-mismatch");
+    let dir = scratch("len-mismatch");
     // Enhanced, simple and obsolete packet blocks whose two length fields
     // disagree (48 at the start, 52 at the end).
     for kind in [EPB, SPB, OPB] {
@@ -1291,7 +1270,7 @@ fn pcapng_trailing_length_must_match() {
 fn gzip_copy_gives_identical_frames() {
     let path = corpus!("zeek__pcapng-multi-interface.pcapng");
     let (plain, plain_summary) = read_all(&path);
-    let dir = Scratch::new("gzip-copy");
+    let dir = scratch("gzip-copy");
     let gz = dir.write("copy.pcapng.gz", &gzip(&fs::read(&path).unwrap()));
     let mut file = CaptureFile::open(&gz).unwrap();
     assert!(file.is_gzip());
@@ -1321,7 +1300,7 @@ fn many_records(n: u32) -> Vec<u8> {
 
 #[test]
 fn gzip_cut_short_keeps_every_whole_frame() {
-    let dir = Scratch::new("gzip-cut");
+    let dir = scratch("gzip-cut");
     let pcap = many_records(3000);
     let gz = gzip(&pcap);
     // Cut the compressed stream in its middle: the frames decompressed before
@@ -1361,7 +1340,7 @@ fn read_until_error(mut r: impl Read) -> Vec<u8> {
 /// keeps neither the bomb nor the frames in memory.
 #[test]
 fn gzip_bomb_is_stopped() {
-    let dir = Scratch::new("gzip-bomb");
+    let dir = scratch("gzip-bomb");
     let path = dir.0.join("bomb.pcap.gz");
     {
         let mut out = io::BufWriter::new(fs::File::create(&path).unwrap());

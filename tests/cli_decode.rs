@@ -1,11 +1,13 @@
 //! `isatap-trace decode` as a user runs it: the built binary, its output on
 //! stdout, warnings and errors on stderr, and its exit status.
 
+mod common;
+use common::Scratch;
+
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -47,32 +49,9 @@ macro_rules! corpus {
     };
 }
 
-/// A directory of its own under the system temp dir, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "isatap-trace-cli-decode-{}-{n}-{tag}",
-            std::process::id()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.0.join(name);
-        fs::write(&path, bytes).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory of this suite.
+fn scratch(tag: &str) -> Scratch {
+    Scratch::new("cli-decode", tag)
 }
 
 /// Asserts the shape `HH:MM:SS.ffffff`.
@@ -209,7 +188,7 @@ fn isatap_capture() -> Vec<u8> {
 
 #[test]
 fn text_line_of_an_isatap_echo_with_a_comment() {
-    let dir = Scratch::new("isatap-text");
+    let dir = scratch("isatap-text");
     let path = dir.write("station.pcapng", &isatap_capture());
     let out = decode(&[path.to_str().unwrap()]);
     assert_clean_exit(&out);
@@ -296,7 +275,7 @@ fn json_lines_of_a_tunnelled_echo() {
 
 #[test]
 fn json_of_quotes_errors_and_comments() {
-    let dir = Scratch::new("json-mixed");
+    let dir = scratch("json-mixed");
     let path = dir.write("station.pcapng", &isatap_capture());
     let out = decode(&["-f", "json", path.to_str().unwrap()]);
     assert_clean_exit(&out);
@@ -382,7 +361,7 @@ fn stdin_reads_like_a_file() {
 
 #[test]
 fn unreadable_inputs_exit_2_naming_the_file() {
-    let dir = Scratch::new("unreadable");
+    let dir = scratch("unreadable");
     assert_unreadable(&dir.0.join("does-not-exist.pcap"), "No such file");
     assert_unreadable(&dir.0, "is a directory");
     let notes = dir.write("notes.txt", b"GET / HTTP/1.1\r\nHost: example\r\n\r\n");
@@ -428,7 +407,7 @@ fn truncated_capture_warns_and_exits_0() {
     assert!(warning.contains("after frame 1"), "{warning}");
 
     // A capture cut by hand: every whole frame, then the warning.
-    let dir = Scratch::new("cut");
+    let dir = scratch("cut");
     let capture = isatap_capture();
     let cut = dir.write("cut.pcapng", &capture[..capture.len() - 10]);
     let out = decode(&[cut.to_str().unwrap()]);

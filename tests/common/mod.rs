@@ -1,6 +1,6 @@
-//! Helpers shared by the integration tests of the ticket outputs: the sample
-//! scenarios as command lines, external tools that may be missing, and
-//! running a child process with a time limit.
+//! Helpers shared by the integration tests: the sample scenarios as command
+//! lines, external tools that may be missing, running a child process with a
+//! time limit, and scratch directories.
 
 #![allow(dead_code)]
 
@@ -121,4 +121,34 @@ pub fn analyze(scenario: &str, extra: &[&str]) -> Output {
 
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A directory of its own under the system temp dir, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// `isatap-trace-<suite>-<pid>-<n>-<tag>`: unique per test run and call.
+    pub fn new(suite: &str, tag: &str) -> Scratch {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "isatap-trace-{suite}-{}-{n}-{tag}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    /// Writes `bytes` to `name` in the directory.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
