@@ -137,7 +137,8 @@ pub struct EvictionEntry {
     pub probes: u64,
     /// Sightings not kept in detail (counted in their probe's totals).
     pub sightings: u64,
-    /// Control-plane facts (RA, NDP, tunnel errors) not kept.
+    /// Control-plane facts (RA, NDP, tunnel errors) not kept, and tunnelled
+    /// packets between endpoint pairs past the number counted.
     pub facts: u64,
     /// Requests that stopped waiting for their answer early (the table of
     /// requests in flight was full): an answer after that is not matched.
