@@ -19,10 +19,16 @@ where
     U: Send,
     F: Fn(usize, &T) -> U + Sync,
 {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(items.len() / MIN_PER_THREAD)
-        .clamp(1, MAX_THREADS);
+    let worth = items.len() / MIN_PER_THREAD;
+    // Asking for the cores reads cgroup files: not for small inputs.
+    let threads = if worth < 2 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, NonZeroUsize::get)
+            .min(worth)
+            .min(MAX_THREADS)
+    };
     if threads == 1 {
         return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
     }
