@@ -167,12 +167,17 @@ pub fn analyze(data: &[u8], scratch: &Path) {
 
 /// Panics if `text` holds anything a terminal could act on (besides newlines).
 pub fn assert_terminal_safe(text: &str) {
-    // Reports are mostly printable ASCII: one comparison a byte settles it
-    // (the checks run instrumented, and the report is long).
-    if text.is_ascii() && !text.bytes().any(|b| b < b' ' && b != b'\n' || b == 0x7f) {
-        return;
-    }
-    for c in text.chars() {
+    // A byte at a time (the checks run instrumented, and reports are long):
+    // C0 controls and DEL are single bytes; the other characters that are
+    // unsafe all start with 0xc2 (C1 controls) or 0xe2 (bidirectional
+    // marks and overrides), and only they are decoded.
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let suspect = (b < b' ' && b != b'\n') || b == 0x7f || b == 0xc2 || b == 0xe2;
+        if !suspect {
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or('\0');
         let unsafe_char = (c.is_control() && c != '\n')
             || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         assert!(!unsafe_char, "{c:?} reaches the terminal in {text:?}");

@@ -70,3 +70,26 @@ fn each_target_has_its_fuzz_target_file() {
         assert!(dir.join(format!("{target}.rs")).is_file(), "{target}");
     }
 }
+
+#[test]
+fn the_terminal_check_catches_every_unsafe_kind() {
+    harness::assert_terminal_safe("ISATAP01 → DAV02 — ok ⇒ é\nnext line");
+    for bad in [
+        "\x1b[2J",
+        "a\rb",
+        "tab\t",
+        "\x7f",
+        "\u{85}",
+        "\u{9b}31m",
+        "\u{200e}",
+        "\u{200f}",
+        "\u{202a}",
+        "\u{202e}",
+        "\u{2066}",
+        "\u{2069}",
+    ] {
+        let text = format!("before {bad} after");
+        let caught = std::panic::catch_unwind(|| harness::assert_terminal_safe(&text));
+        assert!(caught.is_err(), "{bad:?} was not caught");
+    }
+}
