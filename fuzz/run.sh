@@ -4,6 +4,10 @@
 # captures/ and ../shared/corpus (fuzz/seed.py, skipped without python3).
 # No sanitizer: nothing the targets reach has unsafe code, so the fuzzer
 # looks for panics, hangs and runaway memory, and runs about twice as fast.
+# CARGO_FUZZ_FLAGS adds cargo-fuzz options, e.g. "--no-trace-compares
+# --target-dir fuzz/target-ntc" for more runs a second on long runs (coverage
+# of comparisons is then coarser; the seeded corpus already passes the magic
+# numbers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +23,6 @@ if command -v python3 >/dev/null 2>&1; then
     python3 fuzz/seed.py "$target"
 fi
 mkdir -p "fuzz/corpus/$target"
-exec cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
+# shellcheck disable=SC2086 # CARGO_FUZZ_FLAGS is a list of options
+exec cargo fuzz run --sanitizer none ${CARGO_FUZZ_FLAGS:-} "$target" "fuzz/corpus/$target" -- \
     -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$@"
