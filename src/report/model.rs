@@ -12,7 +12,7 @@ use crate::capture::CaptureInfo;
 use crate::diagnose::{Analysis, Finding};
 use crate::flow::summary::Hop;
 use crate::flow::table::{Evictions, Sighting};
-use crate::flow::{FlowKind, FlowSummary, Verdict};
+use crate::flow::{FastMap, FlowKind, FlowSummary, Verdict};
 use crate::topology::{MacAddr, Topology};
 
 pub const SCHEMA: &str = "isatap-trace/1";
@@ -177,8 +177,72 @@ fn ms(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn mac(m: Option<[u8; 6]>) -> Option<String> {
-    m.map(|m| MacAddr(m).to_string())
+/// The text of every address, MAC and capture label the flows name, each
+/// formatted once: thousands of flows name the same few hundred addresses
+/// again and again, and formatting an IPv6 address costs far more than
+/// copying its text.
+struct Names {
+    addrs: FastMap<IpAddr, String>,
+    macs: FastMap<[u8; 6], String>,
+    labels: Vec<String>,
+}
+
+impl Names {
+    fn of(a: &Analysis<'_>) -> Names {
+        let mut names = Names {
+            addrs: FastMap::default(),
+            macs: FastMap::default(),
+            labels: (0..a.captures.len())
+                .map(|c| a.label(c as u16).to_owned())
+                .collect(),
+        };
+        for f in a.flows {
+            names.note_addr(f.key.src);
+            names.note_addr(f.key.dst);
+            for s in &f.path {
+                for m in [s.link.src_mac, s.link.dst_mac].into_iter().flatten() {
+                    names
+                        .macs
+                        .entry(m)
+                        .or_insert_with(|| MacAddr(m).to_string());
+                }
+                if let Some(o) = s.outer {
+                    names.note_addr(o.src);
+                    names.note_addr(o.dst);
+                }
+            }
+            for h in &f.hops {
+                if let Some(a) = h.address {
+                    names.note_addr(a);
+                }
+            }
+        }
+        names
+    }
+
+    fn note_addr(&mut self, a: IpAddr) {
+        self.addrs.entry(a).or_insert_with(|| a.to_string());
+    }
+
+    fn addr(&self, a: IpAddr) -> String {
+        self.addrs.get(&a).cloned().unwrap_or_else(|| a.to_string())
+    }
+
+    fn mac(&self, m: Option<[u8; 6]>) -> Option<String> {
+        m.map(|m| {
+            self.macs
+                .get(&m)
+                .cloned()
+                .unwrap_or_else(|| MacAddr(m).to_string())
+        })
+    }
+
+    fn label(&self, a: &Analysis<'_>, capture: u16) -> String {
+        self.labels
+            .get(usize::from(capture))
+            .cloned()
+            .unwrap_or_else(|| a.label(capture).to_owned())
+    }
 }
 
 impl Report {
@@ -190,10 +254,11 @@ impl Report {
         evicted: Evictions,
     ) -> Report {
         let label = |c: u16| a.label(c).to_owned();
+        let names = Names::of(a);
         Report {
             schema: SCHEMA,
             captures: a.captures.iter().map(capture_entry).collect(),
-            flows: crate::parallel::map(a.flows, |_, f| flow_entry(f, &label, a)),
+            flows: crate::parallel::map(a.flows, |_, f| flow_entry(f, &names, a)),
             findings: findings
                 .iter()
                 .map(|f| FindingEntry {
@@ -278,25 +343,25 @@ fn capture_entry(c: &CaptureInfo) -> CaptureEntry {
     }
 }
 
-fn path_entry(s: &Sighting, label: &(dyn Fn(u16) -> String + Sync)) -> PathEntry {
+fn path_entry(s: &Sighting, names: &Names, a: &Analysis<'_>) -> PathEntry {
     PathEntry {
-        capture: label(s.capture),
+        capture: names.label(a, s.capture),
         frame: s.frame,
         hop_limit: s.hop_limit,
-        link_src: mac(s.link.src_mac),
-        link_dst: mac(s.link.dst_mac),
+        link_src: names.mac(s.link.src_mac),
+        link_dst: names.mac(s.link.dst_mac),
         tunnel: s.outer.map(|o| TunnelEntry {
             kind: o.kind.name(),
-            src: o.src.to_string(),
-            dst: o.dst.to_string(),
+            src: names.addr(o.src),
+            dst: names.addr(o.dst),
         }),
     }
 }
 
-fn hop_entry(h: &Hop) -> HopEntry {
+fn hop_entry(h: &Hop, names: &Names) -> HopEntry {
     HopEntry {
         hop: h.hop,
-        address: h.address.map(|a: IpAddr| a.to_string()),
+        address: h.address.map(|a| names.addr(a)),
         rtt_ms: h.rtt_ms.map(ms),
         probes: h.probes,
         answered: h.answered,
@@ -320,11 +385,7 @@ fn travel_order(path: &[Sighting], a: &Analysis<'_>) -> Vec<Sighting> {
     path
 }
 
-fn flow_entry(
-    f: &FlowSummary,
-    label: &(dyn Fn(u16) -> String + Sync),
-    a: &Analysis<'_>,
-) -> FlowEntry {
+fn flow_entry(f: &FlowSummary, names: &Names, a: &Analysis<'_>) -> FlowEntry {
     FlowEntry {
         id: f.id,
         protocol: f.key.protocol.name(),
@@ -332,8 +393,8 @@ fn flow_entry(
             FlowKind::Ping => "ping",
             FlowKind::Traceroute => "traceroute",
         },
-        src: f.key.src.to_string(),
-        dst: f.key.dst.to_string(),
+        src: names.addr(f.key.src),
+        dst: names.addr(f.key.dst),
         probes: f.probes,
         answered: f.answered,
         verdict: f.verdict.name(),
@@ -344,9 +405,9 @@ fn flow_entry(
         }),
         path: travel_order(&f.path, a)
             .iter()
-            .map(|s| path_entry(s, label))
+            .map(|s| path_entry(s, names, a))
             .collect(),
-        hops: f.hops.iter().map(hop_entry).collect(),
+        hops: f.hops.iter().map(|h| hop_entry(h, names)).collect(),
         ladder: (f.verdict != Verdict::Answered)
             .then(|| ladder::build(a, f))
             .flatten(),
