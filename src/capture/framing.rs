@@ -480,24 +480,20 @@ impl Framer {
     /// whole, well-formed, on an interface the section described. Anything
     /// else is `None` and goes to [`Self::step`], which checks everything;
     /// for these records both give the same frame.
-    #[inline]
+    #[inline(always)]
     pub fn plain_packet<'a>(&mut self, data: &'a [u8]) -> Option<(Frame<'a>, usize)> {
+        if !matches!(self.container, Container::PcapNg) {
+            return None;
+        }
         let h = data.first_chunk::<28>()?;
         let be = self.big_endian;
         let rd = |at: usize| {
-            let v = [h[at], h[at + 1], h[at + 2], h[at + 3]];
-            if be {
-                u32::from_be_bytes(v)
-            } else {
-                u32::from_le_bytes(v)
-            }
+            let v = u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+            if be { v.swap_bytes() } else { v }
         };
-        if rd(0) != EPB || !matches!(self.container, Container::PcapNg) {
-            return None;
-        }
-        let len = rd(4) as usize;
-        let caplen = rd(20) as usize;
-        if len != 32 + caplen.div_ceil(4) * 4
+        let (len, caplen) = (rd(4) as usize, rd(20) as usize);
+        if rd(0) != EPB
+            || len != 32 + caplen.div_ceil(4) * 4
             || len > data.len()
             || u32_at(data, len - 4, be) as usize != len
         {

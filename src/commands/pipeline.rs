@@ -86,6 +86,7 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
 }
 
 /// Counts a frame in its capture's inventory.
+#[inline]
 pub fn count(info: &mut CaptureInfo, frame: &Frame<'_>, decoding: Decoding) {
     info.first_ts_ns.get_or_insert(frame.ts_ns);
     info.last_ts_ns = Some(frame.ts_ns);
