@@ -60,13 +60,9 @@ pub enum Decoding {
 /// The items of one frame: the fast path for common frames, the full decoder
 /// for the rest. Needs no shared state, so it can run on another thread.
 pub fn items_of(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Decoding {
-    match quick::quick(capture, frame) {
-        quick::Quick::Irrelevant => Decoding::Clean,
-        quick::Quick::Observed(o) => {
-            out.push(Item::Observed(o));
-            Decoding::Clean
-        }
-        quick::Quick::Slow => {
+    match quick::quick_into(capture, frame, out) {
+        quick::Fast::Irrelevant | quick::Fast::Observed => Decoding::Clean,
+        quick::Fast::Slow => {
             let decoded = decode(frame);
             items_of_decoded(capture, frame, &decoded, out);
             match decoded.error {

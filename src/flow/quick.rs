@@ -10,6 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::Item;
 use super::observe::{
     LinkFacts, Observation, Outer, TRACEROUTE_BASE_PORT, TRACEROUTE_PORT_SPAN, What,
 };
@@ -154,12 +155,38 @@ fn transport(ip: &Ip<'_>) -> Inner {
 
 /// Frames the fast path knows: Ethernet with at most two VLAN tags.
 pub fn quick(capture: u16, frame: &Frame<'_>) -> Quick {
+    let mut out = Vec::new();
+    match quick_into(capture, frame, &mut out) {
+        Fast::Irrelevant => Quick::Irrelevant,
+        Fast::Slow => Quick::Slow,
+        Fast::Observed => match out.pop() {
+            Some(Item::Observed(o)) => Quick::Observed(o),
+            _ => Quick::Slow,
+        },
+    }
+}
+
+/// What [`quick_into`] did with a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fast {
+    /// Decodes without error and cannot matter.
+    Irrelevant,
+    /// Decodes without error; its observation was pushed.
+    Observed,
+    /// Needs the full decoder.
+    Slow,
+}
+
+/// [`quick`] writing the observation straight into `out` (the hot path:
+/// the observation is built where it stays, not moved through return values).
+#[inline]
+pub fn quick_into(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast {
     if frame.link_type != LINKTYPE_ETHERNET || frame.link_type == LINKTYPE_NO_INTERFACE {
-        return Quick::Slow;
+        return Fast::Slow;
     }
     let b = frame.bytes;
     if b.len() < 14 {
-        return Quick::Slow;
+        return Fast::Slow;
     }
     let mut ethertype = u16::from_be_bytes([b[12], b[13]]);
     let mut at = 14;
@@ -169,7 +196,7 @@ pub fn quick(capture: u16, frame: &Frame<'_>) -> Quick {
             break;
         }
         let (Some(tci), Some(next)) = (be16(b, at), be16(b, at + 2)) else {
-            return Quick::Slow;
+            return Fast::Slow;
         };
         vlan = Some(tci & 0x0fff);
         ethertype = next;
@@ -178,15 +205,15 @@ pub fn quick(capture: u16, frame: &Frame<'_>) -> Quick {
     let ip = match ethertype {
         0x0800 => ipv4(&b[at..]),
         0x86dd => ipv6(&b[at..]),
-        0x8100 | 0x88a8 | 0x9100 | 0x8864 | 0x8847 | 0x8848 => return Quick::Slow,
-        _ => return Quick::Irrelevant,
+        0x8100 | 0x88a8 | 0x9100 | 0x8864 | 0x8847 | 0x8848 => return Fast::Slow,
+        _ => return Fast::Irrelevant,
     };
     let Some(ip) = ip else {
-        return Quick::Slow;
+        return Fast::Slow;
     };
     let (inner, outer) = if ip.protocol == 41 && !ip.src.is_ipv6() {
         let Some(inner) = ipv6(ip.payload) else {
-            return Quick::Slow;
+            return Fast::Slow;
         };
         let outer = Outer {
             src: ip.src,
@@ -199,12 +226,12 @@ pub fn quick(capture: u16, frame: &Frame<'_>) -> Quick {
         (ip, None)
     };
     let what = match transport(&inner) {
-        Inner::Irrelevant => return Quick::Irrelevant,
-        Inner::Slow => return Quick::Slow,
+        Inner::Irrelevant => return Fast::Irrelevant,
+        Inner::Slow => return Fast::Slow,
         Inner::What(w) => w,
     };
     let mac = |from: usize| -> Option<[u8; 6]> { b.get(from..from + 6)?.try_into().ok() };
-    Quick::Observed(Observation {
+    out.push(Item::Observed(Observation {
         capture,
         frame: frame.index,
         ts_ns: frame.ts_ns,
@@ -220,5 +247,6 @@ pub fn quick(capture: u16, frame: &Frame<'_>) -> Quick {
         dst: inner.dst,
         hop_limit: inner.hop_limit,
         what,
-    })
+    }));
+    Fast::Observed
 }
