@@ -345,7 +345,7 @@ fn summarize_flow(
             && let Some(d) = detail
             && !d.requests.is_empty()
         {
-            path = d.requests.clone();
+            path = d.requests.to_vec();
             path.sort_by(|a, b| {
                 b.hop_limit
                     .cmp(&a.hop_limit)

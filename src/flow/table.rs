@@ -88,9 +88,62 @@ pub struct ErrorSighting {
 /// Everything seen of one probe (kept for the first probes of each flow).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProbeDetail {
-    pub requests: Vec<Sighting>,
-    pub replies: Vec<Sighting>,
+    pub requests: Sightings<Sighting>,
+    pub replies: Sightings<Sighting>,
     pub errors: Vec<ErrorSighting>,
+}
+
+/// The sightings of one kind of one probe, read as a slice. Most probes are
+/// seen once per kind (one capture point), so the first is kept in place
+/// and only a second one moves them to the heap: tens of thousands of
+/// detailed probes then cost no allocation each, and reading them back
+/// (summaries, inference) walks one array instead of scattered buffers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Sightings<T> {
+    #[default]
+    None,
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Copy> Sightings<T> {
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            Sightings::None => &[],
+            Sightings::One(t) => std::slice::from_ref(t),
+            Sightings::Many(v) => v,
+        }
+    }
+
+    /// Adds `item` unless `cap` are kept already; true when added.
+    fn push_capped(&mut self, item: T, cap: usize) -> bool {
+        if self.len() >= cap {
+            return false;
+        }
+        match self {
+            Sightings::None => *self = Sightings::One(item),
+            Sightings::One(first) => *self = Sightings::Many(vec![*first, item]),
+            Sightings::Many(v) => v.push(item),
+        }
+        true
+    }
+}
+
+impl<T: Copy> std::ops::Deref for Sightings<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+
+impl<'a, T: Copy> IntoIterator for &'a Sightings<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
 }
 
 /// Compact state of one probe; [`ProbeDetail`] holds the sightings when kept.
@@ -414,7 +467,7 @@ impl ProbeTable {
                     }
                     probe.sent_at = Some((seen.capture, seen.ts_ns));
                 }
-                detail.map(|d| push_capped(&mut d.requests, seen, cap))
+                detail.map(|d| d.requests.push_capped(seen, cap))
             }
             Role::Reply => {
                 probe.replies += 1;
@@ -427,7 +480,7 @@ impl ProbeTable {
                 {
                     probe.reply_at = Some(seen.ts_ns);
                 }
-                detail.map(|d| push_capped(&mut d.replies, seen, cap))
+                detail.map(|d| d.replies.push_capped(seen, cap))
             }
             Role::Error(e) => {
                 probe.errors += 1;
