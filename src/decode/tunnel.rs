@@ -3,7 +3,7 @@
 //! UDP port 3544 behind optional authentication and origin indicators (RFC 4380
 //! section 5.1.1); GRE carries IPv4 or IPv6 by EtherType.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::addr;
 use super::bytes::{be16, ipv4};
@@ -47,20 +47,24 @@ impl TunnelKind {
         }
     }
 
+    /// Classifies IPv6 in IPv4 (protocol 41) from the inner addresses.
+    #[inline]
+    pub fn six_in_four(inner_src: &Ipv6Addr, inner_dst: &Ipv6Addr) -> TunnelKind {
+        if addr::isatap_ipv4(inner_src).is_some() || addr::isatap_ipv4(inner_dst).is_some() {
+            TunnelKind::Isatap
+        } else if addr::six_to_four_ipv4(inner_src).is_some()
+            || addr::six_to_four_ipv4(inner_dst).is_some()
+        {
+            TunnelKind::SixToFour
+        } else {
+            TunnelKind::SixIn4
+        }
+    }
+
     /// Classifies an IP-in-IP tunnel from the outer version and the inner addresses.
     pub fn ip_in_ip(outer_v4: bool, inner_src: IpAddr, inner_dst: IpAddr) -> TunnelKind {
         match (outer_v4, inner_src, inner_dst) {
-            (true, IpAddr::V6(s), IpAddr::V6(d)) => {
-                if addr::isatap_ipv4(&s).is_some() || addr::isatap_ipv4(&d).is_some() {
-                    TunnelKind::Isatap
-                } else if addr::six_to_four_ipv4(&s).is_some()
-                    || addr::six_to_four_ipv4(&d).is_some()
-                {
-                    TunnelKind::SixToFour
-                } else {
-                    TunnelKind::SixIn4
-                }
-            }
+            (true, IpAddr::V6(s), IpAddr::V6(d)) => TunnelKind::six_in_four(&s, &d),
             (false, IpAddr::V6(_), _) => TunnelKind::SixIn6,
             (true, _, _) => TunnelKind::FourIn4,
             (false, _, _) => TunnelKind::FourIn6,

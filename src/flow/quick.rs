@@ -39,56 +39,39 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-/// An IP packet's addresses, hop limit, protocol and payload, when its header
-/// is the plain common case (IPv4 without options or fragmentation, IPv6
-/// without extension headers) and its length fields agree with the bytes.
-struct Ip<'a> {
-    src: IpAddr,
-    dst: IpAddr,
-    hop_limit: u8,
-    protocol: u8,
-    payload: &'a [u8],
+/// A plain IPv4 header (no options, not a fragment) whose total length fits
+/// the bytes: the header and the payload it delimits.
+#[inline(always)]
+fn ipv4(b: &[u8]) -> Option<(&[u8; 20], &[u8])> {
+    let h = b.first_chunk::<20>()?;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let flags = u16::from_be_bytes([h[6], h[7]]);
+    if h[0] != 0x45 || !(20..=b.len()).contains(&total) || flags & 0x3fff != 0 {
+        return None;
+    }
+    Some((h, &b[20..total]))
 }
 
-#[inline]
-fn ipv4(b: &[u8]) -> Option<Ip<'_>> {
-    if *b.first()? != 0x45 {
+/// An IPv6 header without extension-header checks (the transport decides)
+/// whose payload length is non-zero and fits the bytes.
+#[inline(always)]
+fn ipv6(b: &[u8]) -> Option<(&[u8; 40], &[u8])> {
+    let h = b.first_chunk::<40>()?;
+    let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    if h[0] >> 4 != 6 || len == 0 || 40 + len > b.len() {
         return None;
     }
-    let total = usize::from(be16(b, 2)?);
-    let flags = be16(b, 6)?;
-    if !(20..=b.len()).contains(&total) || flags & 0x3fff != 0 {
-        return None;
-    }
-    let src: [u8; 4] = b.get(12..16)?.try_into().ok()?;
-    let dst: [u8; 4] = b.get(16..20)?.try_into().ok()?;
-    Some(Ip {
-        src: IpAddr::V4(Ipv4Addr::from(src)),
-        dst: IpAddr::V4(Ipv4Addr::from(dst)),
-        hop_limit: b[8],
-        protocol: b[9],
-        payload: &b[20..total],
-    })
+    Some((h, &b[40..40 + len]))
 }
 
-#[inline]
-fn ipv6(b: &[u8]) -> Option<Ip<'_>> {
-    if b.len() < 40 || b[0] >> 4 != 6 {
-        return None;
-    }
-    let len = usize::from(be16(b, 4)?);
-    if len == 0 || 40 + len > b.len() {
-        return None;
-    }
-    let src: [u8; 16] = b[8..24].try_into().ok()?;
-    let dst: [u8; 16] = b[24..40].try_into().ok()?;
-    Some(Ip {
-        src: IpAddr::V6(Ipv6Addr::from(src)),
-        dst: IpAddr::V6(Ipv6Addr::from(dst)),
-        hop_limit: b[7],
-        protocol: b[6],
-        payload: &b[40..40 + len],
-    })
+fn v4_at(h: &[u8; 20], at: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(h[at], h[at + 1], h[at + 2], h[at + 3]))
+}
+
+fn v6_at(h: &[u8; 40], at: usize) -> Ipv6Addr {
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&h[at..at + 16]);
+    Ipv6Addr::from(a)
 }
 
 /// The echo request/reply in an ICMPv6 (`v6`) or ICMPv4 message, if it is one.
@@ -119,17 +102,14 @@ enum Inner {
 }
 
 /// The transport of a plain IP packet: irrelevant chatter, an echo, or unsure.
-#[inline]
-fn transport(ip: &Ip<'_>) -> Inner {
-    let p = ip.payload;
-    match (ip.protocol, ip.src.is_ipv6()) {
-        (58, true) | (1, false) => match echo(p, ip.src.is_ipv6()) {
+#[inline(always)]
+fn transport(protocol: u8, v6: bool, p: &[u8]) -> Inner {
+    match (protocol, v6) {
+        (58, true) | (1, false) => match echo(p, v6) {
             Some(w) => Inner::What(w),
             // Informational ICMPv6 that is neither echo nor neighbor
             // discovery (MLD, node information, ...): decodes to nothing.
-            None if ip.src.is_ipv6() && p.len() >= 8 && p[0] >= 128 && !is_nd(p[0]) => {
-                Inner::Irrelevant
-            }
+            None if v6 && p.len() >= 8 && p[0] >= 128 && !is_nd(p[0]) => Inner::Irrelevant,
             None => Inner::Slow,
         },
         (6, _) => match p.get(13) {
@@ -202,33 +182,59 @@ pub fn quick_into(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast 
         ethertype = next;
         at += 4;
     }
-    let ip = match ethertype {
-        0x0800 => ipv4(&b[at..]),
-        0x86dd => ipv6(&b[at..]),
+    let l3 = &b[at..];
+    // The packet's addresses, hop limit and what it is, and the tunnel
+    // header outside it; addresses are read only once the packet matters.
+    let (src, dst, hop_limit, what, outer) = match ethertype {
+        0x0800 => {
+            let Some((h, payload)) = ipv4(l3) else {
+                return Fast::Slow;
+            };
+            if h[9] == 41 {
+                let Some((ih, inner)) = ipv6(payload) else {
+                    return Fast::Slow;
+                };
+                let what = match transport(ih[6], true, inner) {
+                    Inner::Irrelevant => return Fast::Irrelevant,
+                    Inner::Slow => return Fast::Slow,
+                    Inner::What(w) => w,
+                };
+                let (src, dst) = (v6_at(ih, 8), v6_at(ih, 24));
+                let outer = Outer {
+                    src: v4_at(h, 12),
+                    dst: v4_at(h, 16),
+                    ttl: h[8],
+                    kind: TunnelKind::six_in_four(&src, &dst),
+                };
+                (IpAddr::V6(src), IpAddr::V6(dst), ih[7], what, Some(outer))
+            } else {
+                let what = match transport(h[9], false, payload) {
+                    Inner::Irrelevant => return Fast::Irrelevant,
+                    Inner::Slow => return Fast::Slow,
+                    Inner::What(w) => w,
+                };
+                (v4_at(h, 12), v4_at(h, 16), h[8], what, None)
+            }
+        }
+        0x86dd => {
+            let Some((h, payload)) = ipv6(l3) else {
+                return Fast::Slow;
+            };
+            let what = match transport(h[6], true, payload) {
+                Inner::Irrelevant => return Fast::Irrelevant,
+                Inner::Slow => return Fast::Slow,
+                Inner::What(w) => w,
+            };
+            (
+                IpAddr::V6(v6_at(h, 8)),
+                IpAddr::V6(v6_at(h, 24)),
+                h[7],
+                what,
+                None,
+            )
+        }
         0x8100 | 0x88a8 | 0x9100 | 0x8864 | 0x8847 | 0x8848 => return Fast::Slow,
         _ => return Fast::Irrelevant,
-    };
-    let Some(ip) = ip else {
-        return Fast::Slow;
-    };
-    let (inner, outer) = if ip.protocol == 41 && !ip.src.is_ipv6() {
-        let Some(inner) = ipv6(ip.payload) else {
-            return Fast::Slow;
-        };
-        let outer = Outer {
-            src: ip.src,
-            dst: ip.dst,
-            ttl: ip.hop_limit,
-            kind: TunnelKind::ip_in_ip(true, inner.src, inner.dst),
-        };
-        (inner, Some(outer))
-    } else {
-        (ip, None)
-    };
-    let what = match transport(&inner) {
-        Inner::Irrelevant => return Fast::Irrelevant,
-        Inner::Slow => return Fast::Slow,
-        Inner::What(w) => w,
     };
     let mac = |from: usize| -> Option<[u8; 6]> { b.get(from..from + 6)?.try_into().ok() };
     out.push(Item::Observed(Observation {
@@ -243,9 +249,9 @@ pub fn quick_into(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast 
             interface: frame.interface,
         },
         outer,
-        src: inner.src,
-        dst: inner.dst,
-        hop_limit: inner.hop_limit,
+        src,
+        dst,
+        hop_limit,
         what,
     }));
     Fast::Observed
