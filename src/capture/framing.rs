@@ -485,11 +485,25 @@ impl Framer {
         if !matches!(self.container, Container::PcapNg) {
             return None;
         }
+        // One copy of the code per byte order, so that each header word is
+        // one load (and a byte swap), not a branch.
+        if self.big_endian {
+            self.plain_packet_in::<true>(data)
+        } else {
+            self.plain_packet_in::<false>(data)
+        }
+    }
+
+    #[inline(always)]
+    fn plain_packet_in<'a, const BE: bool>(
+        &mut self,
+        data: &'a [u8],
+    ) -> Option<(Frame<'a>, usize)> {
         let h = data.first_chunk::<28>()?;
-        let be = self.big_endian;
+        let be = BE;
         let rd = |at: usize| {
             let v = u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
-            if be { v.swap_bytes() } else { v }
+            if BE { v.swap_bytes() } else { v }
         };
         let (len, caplen) = (rd(4) as usize, rd(20) as usize);
         if rd(0) != EPB
