@@ -58,6 +58,39 @@ impl std::hash::Hash for FlowKey {
     }
 }
 
+/// A [`FlowKey`] as the hot path compares and hashes it: each address as two
+/// words and the rest in a third field, instead of two `IpAddr` enums (and
+/// no wider alignment than the flow state stored beside it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HotKey {
+    src: [u64; 2],
+    dst: [u64; 2],
+    rest: u32,
+}
+
+impl HotKey {
+    #[inline]
+    fn of(key: &FlowKey) -> HotKey {
+        let words = |a: &IpAddr| {
+            let bits = super::addr_bits(a);
+            [(bits >> 64) as u64, bits as u64]
+        };
+        HotKey {
+            src: words(&key.src),
+            dst: words(&key.dst),
+            rest: (u32::from(key.id) << 8) | key.protocol as u32,
+        }
+    }
+}
+
+impl std::hash::Hash for HotKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let wide = |w: [u64; 2]| (u128::from(w[0]) << 64) | u128::from(w[1]);
+        h.write_u128(wide(self.src) ^ (u128::from(self.rest) << 96));
+        h.write_u128(wide(self.dst));
+    }
+}
+
 /// Where and how one packet was seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sighting {
@@ -260,14 +293,14 @@ pub struct ProbeTable {
     pub flows: Vec<Flow>,
     /// Flow key → what the hot path needs of the flow (kept in the index's
     /// own bucket, so a lookup touches no other memory).
-    flow_index: FastMap<FlowKey, FlowMeta>,
+    flow_index: FastMap<HotKey, FlowMeta>,
     /// Probes `0..grouped` are listed in their flows' `probes`.
     grouped: usize,
     pub probes: Vec<Probe>,
     probe_index: FastMap<u64, u32>,
     /// The last probe looked up: a reply or a second sighting usually follows
     /// its request closely, so most lookups are answered here without hashing.
-    recent: Option<(FlowKey, u32, usize)>,
+    recent: Option<(HotKey, u32, usize)>,
     pub details: Vec<ProbeDetail>,
     /// Sightings in `details`, all kinds together.
     sightings_kept: usize,
@@ -342,34 +375,37 @@ impl ProbeTable {
     /// reply or error whose request was not captured) while the flow has
     /// fewer than its limit; beyond, the observation is tallied.
     fn probe(&mut self, key: FlowKey, n: u32, hop_limit: u8, role: &Role, o: &Observation) -> Slot {
+        let hot = HotKey::of(&key);
         if let Some((k, last_n, p)) = self.recent
             && last_n == n
-            && k == key
+            && k == hot
         {
             if hop_limit <= TRACEROUTE_MAX_HOPS
-                && let Some(meta) = self.flow_index.get_mut(&key)
+                && let Some(meta) = self.flow_index.get_mut(&hot)
             {
                 meta.traceroute = true;
             }
             return Slot::Detailed(p);
         }
-        let found = self.lookup(key, n, hop_limit, role, o);
+        let found = self.lookup(key, hot, n, hop_limit, role, o);
         if let Slot::Detailed(p) = found {
-            self.recent = Some((key, n, p));
+            self.recent = Some((hot, n, p));
         }
         found
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn lookup(
         &mut self,
         key: FlowKey,
+        hot: HotKey,
         n: u32,
         hop_limit: u8,
         role: &Role,
         o: &Observation,
     ) -> Slot {
         let flows_full = self.flows.len() >= self.limits.max_flows;
-        let meta = match self.flow_index.entry(key) {
+        let meta = match self.flow_index.entry(hot) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(_) if flows_full => {
                 self.evicted.flows += 1;
