@@ -59,8 +59,9 @@ impl std::hash::Hash for FlowKey {
 }
 
 /// A [`FlowKey`] as the hot path compares and hashes it: each address as two
-/// words and the rest in a third field, instead of two `IpAddr` enums (and
-/// no wider alignment than the flow state stored beside it).
+/// words and the rest (id, protocol, address families) in a third field,
+/// instead of two `IpAddr` enums (and no wider alignment than the flow state
+/// stored beside it). Equal exactly when the keys are equal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct HotKey {
     src: [u64; 2],
@@ -75,10 +76,13 @@ impl HotKey {
             let bits = super::addr_bits(a);
             [(bits >> 64) as u64, bits as u64]
         };
+        // The families go in too: `addr_bits` alone does not tell every
+        // IPv4 address from every IPv6 one.
+        let families = u32::from(key.src.is_ipv6()) | (u32::from(key.dst.is_ipv6()) << 1);
         HotKey {
             src: words(&key.src),
             dst: words(&key.dst),
-            rest: (u32::from(key.id) << 8) | key.protocol as u32,
+            rest: (u32::from(key.id) << 16) | ((key.protocol as u32) << 8) | families,
         }
     }
 }
@@ -779,5 +783,47 @@ fn probe_of_quote(q: &QuotedIp) -> Option<(FlowKey, u32)> {
             ))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+
+    fn udp_probe(src: IpAddr, dst: IpAddr) -> Observation {
+        Observation {
+            capture: 0,
+            frame: 1,
+            ts_ns: 0,
+            link: LinkFacts::default(),
+            outer: None,
+            src,
+            dst,
+            hop_limit: 1,
+            what: What::Udp {
+                sport: 40000,
+                dport: 33434,
+            },
+        }
+    }
+
+    #[test]
+    fn an_ipv4_flow_and_an_ipv6_flow_with_the_same_address_bits_stay_apart() {
+        // 8000::a00:1 has the bits `addr_bits` gives 10.0.0.1.
+        let v4 = |d| IpAddr::V4(Ipv4Addr::new(10, 0, 0, d));
+        let v6 = |d| IpAddr::V6(Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0x0a00, d));
+        assert_eq!(addr_bits_of(v4(1)), addr_bits_of(v6(1)));
+        let mut table = ProbeTable::new(Limits::default());
+        assert!(table.add(&udp_probe(v4(1), v4(2))));
+        assert!(table.add(&udp_probe(v6(1), v6(2))));
+        assert_eq!(table.flows.len(), 2);
+        assert_eq!(table.flows[0].key.src, v4(1));
+        assert_eq!(table.flows[1].key.src, v6(1));
+    }
+
+    fn addr_bits_of(a: IpAddr) -> u128 {
+        super::super::addr_bits(&a)
     }
 }
