@@ -95,41 +95,98 @@ fn is_nd(ty: u8) -> bool {
     (133..=137).contains(&ty)
 }
 
-enum Inner {
-    Irrelevant,
-    What(What),
-    Slow,
-}
-
-/// The transport of a plain IP packet: irrelevant chatter, an echo, or unsure.
+/// The transport of a plain IP packet: an echo, or else irrelevant chatter
+/// or unsure (the error).
 #[inline(always)]
-fn transport(protocol: u8, v6: bool, p: &[u8]) -> Inner {
+fn transport(protocol: u8, v6: bool, p: &[u8]) -> Result<What, Fast> {
     match (protocol, v6) {
         (58, true) | (1, false) => match echo(p, v6) {
-            Some(w) => Inner::What(w),
+            Some(w) => Ok(w),
             // Informational ICMPv6 that is neither echo nor neighbor
             // discovery (MLD, node information, ...): decodes to nothing.
-            None if v6 && p.len() >= 8 && p[0] >= 128 && !is_nd(p[0]) => Inner::Irrelevant,
-            None => Inner::Slow,
+            None if v6 && p.len() >= 8 && p[0] >= 128 && !is_nd(p[0]) => Err(Fast::Irrelevant),
+            None => Err(Fast::Slow),
         },
         (6, _) => match p.get(13) {
-            Some(flags) if p.len() >= 20 && flags & (TCP_SYN | TCP_RST) == 0 => Inner::Irrelevant,
-            _ => Inner::Slow,
+            Some(flags) if p.len() >= 20 && flags & (TCP_SYN | TCP_RST) == 0 => {
+                Err(Fast::Irrelevant)
+            }
+            _ => Err(Fast::Slow),
         },
         (17, _) => {
             let (Some(sport), Some(dport)) = (be16(p, 0), be16(p, 2)) else {
-                return Inner::Slow;
+                return Err(Fast::Slow);
             };
             let tunnel_port = |x: u16| matches!(x, TEREDO_PORT | GTP_U_PORT | AYIYA_PORT);
             let traceroute = dport.wrapping_sub(TRACEROUTE_BASE_PORT) < TRACEROUTE_PORT_SPAN;
             if p.len() < 8 || tunnel_port(sport) || tunnel_port(dport) || traceroute {
-                Inner::Slow
+                Err(Fast::Slow)
             } else {
-                Inner::Irrelevant
+                Err(Fast::Irrelevant)
             }
         }
-        (proto, _) if OPAQUE_PROTOCOLS.contains(&proto) => Inner::Irrelevant,
-        _ => Inner::Slow,
+        (proto, _) if OPAQUE_PROTOCOLS.contains(&proto) => Err(Fast::Irrelevant),
+        _ => Err(Fast::Slow),
+    }
+}
+
+/// What the fast path takes from a relevant packet: the innermost addresses,
+/// hop limit and what it is, and the tunnel header outside it.
+struct Packet {
+    src: IpAddr,
+    dst: IpAddr,
+    hop_limit: u8,
+    what: What,
+    outer: Option<Outer>,
+}
+
+/// The packet of an Ethernet payload of type `ethertype` (plain IPv4, IPv6,
+/// or IPv6 in IPv4); addresses are read only once the packet matters.
+#[inline(always)]
+fn network(ethertype: u16, l3: &[u8]) -> Result<Packet, Fast> {
+    match ethertype {
+        0x0800 => {
+            let (h, payload) = ipv4(l3).ok_or(Fast::Slow)?;
+            if h[9] != 41 {
+                let what = transport(h[9], false, payload)?;
+                return Ok(Packet {
+                    src: v4_at(h, 12),
+                    dst: v4_at(h, 16),
+                    hop_limit: h[8],
+                    what,
+                    outer: None,
+                });
+            }
+            let (ih, inner) = ipv6(payload).ok_or(Fast::Slow)?;
+            let what = transport(ih[6], true, inner)?;
+            let (src, dst) = (v6_at(ih, 8), v6_at(ih, 24));
+            let outer = Outer {
+                src: v4_at(h, 12),
+                dst: v4_at(h, 16),
+                ttl: h[8],
+                kind: TunnelKind::six_in_four(&src, &dst),
+            };
+            Ok(Packet {
+                src: IpAddr::V6(src),
+                dst: IpAddr::V6(dst),
+                hop_limit: ih[7],
+                what,
+                outer: Some(outer),
+            })
+        }
+        0x86dd => {
+            let (h, payload) = ipv6(l3).ok_or(Fast::Slow)?;
+            let what = transport(h[6], true, payload)?;
+            Ok(Packet {
+                src: IpAddr::V6(v6_at(h, 8)),
+                dst: IpAddr::V6(v6_at(h, 24)),
+                hop_limit: h[7],
+                what,
+                outer: None,
+            })
+        }
+        0x8100 | 0x88a8 | 0x9100 | 0x8864 | 0x8847 | 0x8848 => Err(Fast::Slow),
+        _ => Err(Fast::Irrelevant),
     }
 }
 
@@ -182,59 +239,15 @@ pub fn quick_into(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast 
         ethertype = next;
         at += 4;
     }
-    let l3 = &b[at..];
-    // The packet's addresses, hop limit and what it is, and the tunnel
-    // header outside it; addresses are read only once the packet matters.
-    let (src, dst, hop_limit, what, outer) = match ethertype {
-        0x0800 => {
-            let Some((h, payload)) = ipv4(l3) else {
-                return Fast::Slow;
-            };
-            if h[9] == 41 {
-                let Some((ih, inner)) = ipv6(payload) else {
-                    return Fast::Slow;
-                };
-                let what = match transport(ih[6], true, inner) {
-                    Inner::Irrelevant => return Fast::Irrelevant,
-                    Inner::Slow => return Fast::Slow,
-                    Inner::What(w) => w,
-                };
-                let (src, dst) = (v6_at(ih, 8), v6_at(ih, 24));
-                let outer = Outer {
-                    src: v4_at(h, 12),
-                    dst: v4_at(h, 16),
-                    ttl: h[8],
-                    kind: TunnelKind::six_in_four(&src, &dst),
-                };
-                (IpAddr::V6(src), IpAddr::V6(dst), ih[7], what, Some(outer))
-            } else {
-                let what = match transport(h[9], false, payload) {
-                    Inner::Irrelevant => return Fast::Irrelevant,
-                    Inner::Slow => return Fast::Slow,
-                    Inner::What(w) => w,
-                };
-                (v4_at(h, 12), v4_at(h, 16), h[8], what, None)
-            }
-        }
-        0x86dd => {
-            let Some((h, payload)) = ipv6(l3) else {
-                return Fast::Slow;
-            };
-            let what = match transport(h[6], true, payload) {
-                Inner::Irrelevant => return Fast::Irrelevant,
-                Inner::Slow => return Fast::Slow,
-                Inner::What(w) => w,
-            };
-            (
-                IpAddr::V6(v6_at(h, 8)),
-                IpAddr::V6(v6_at(h, 24)),
-                h[7],
-                what,
-                None,
-            )
-        }
-        0x8100 | 0x88a8 | 0x9100 | 0x8864 | 0x8847 | 0x8848 => return Fast::Slow,
-        _ => return Fast::Irrelevant,
+    let Packet {
+        src,
+        dst,
+        hop_limit,
+        what,
+        outer,
+    } = match network(ethertype, &b[at..]) {
+        Ok(p) => p,
+        Err(fast) => return fast,
     };
     let mac = |from: usize| -> Option<[u8; 6]> { b.get(from..from + 6)?.try_into().ok() };
     out.push(Item::Observed(Observation {
