@@ -177,14 +177,12 @@ fn ms(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The text of every address, MAC and capture label the flows name, each
-/// formatted once: thousands of flows name the same few hundred addresses
+/// The text of every address and MAC the flows name, each formatted once: thousands of flows name the same few hundred addresses
 /// again and again, and formatting an IPv6 address costs far more than
 /// copying its text.
 struct Names {
     addrs: FastMap<IpAddr, String>,
     macs: FastMap<[u8; 6], String>,
-    labels: Vec<String>,
 }
 
 impl Names {
@@ -192,9 +190,6 @@ impl Names {
         let mut names = Names {
             addrs: FastMap::default(),
             macs: FastMap::default(),
-            labels: (0..a.captures.len())
-                .map(|c| a.label(c as u16).to_owned())
-                .collect(),
         };
         for f in a.flows {
             names.note_addr(f.key.src);
@@ -235,13 +230,6 @@ impl Names {
                 .cloned()
                 .unwrap_or_else(|| MacAddr(m).to_string())
         })
-    }
-
-    fn label(&self, a: &Analysis<'_>, capture: u16) -> String {
-        self.labels
-            .get(usize::from(capture))
-            .cloned()
-            .unwrap_or_else(|| a.label(capture).to_owned())
     }
 }
 
@@ -345,7 +333,7 @@ fn capture_entry(c: &CaptureInfo) -> CaptureEntry {
 
 fn path_entry(s: &Sighting, names: &Names, a: &Analysis<'_>) -> PathEntry {
     PathEntry {
-        capture: names.label(a, s.capture),
+        capture: a.label(s.capture).to_owned(),
         frame: s.frame,
         hop_limit: s.hop_limit,
         link_src: names.mac(s.link.src_mac),
