@@ -500,7 +500,6 @@ impl Framer {
         data: &'a [u8],
     ) -> Option<(Frame<'a>, usize)> {
         let h = data.first_chunk::<28>()?;
-        let be = BE;
         let rd = |at: usize| {
             let v = u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
             if BE { v.swap_bytes() } else { v }
@@ -509,7 +508,7 @@ impl Framer {
         if rd(0) != EPB
             || len != 32 + caplen.div_ceil(4) * 4
             || len > data.len()
-            || u32_at(data, len - 4, be) as usize != len
+            || u32_at(data, len - 4, BE) as usize != len
         {
             return None;
         }
