@@ -111,7 +111,13 @@ pub fn preflight(fault: Fault) -> std::result::Result<(), String> {
             return Err(format!("`{tool}` is not installed"));
         }
     }
-    let probe = format!("{}{}-preflight", netns::PREFIX, std::process::id());
+    // Unique per call: lab tests run on several threads of one process.
+    let probe = format!(
+        "{}{}-{}-preflight",
+        netns::PREFIX,
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    );
     match Namespace::create(&probe) {
         Ok(ns) => drop(ns),
         Err(e) => return Err(format!("cannot create a network namespace: {e:#}")),
