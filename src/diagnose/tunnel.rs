@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use super::{Analysis, Evidence, Finding, Kind, Severity, fixes};
 use crate::decode::TunnelKind;
+use crate::flow::FastMap;
 use crate::flow::facts::Ends;
 
 /// The outer IPv4 source differs from the one embedded in the ISATAP source.
@@ -30,10 +31,11 @@ pub fn source_mismatch(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             });
     }
     for ((inner, outer_src), mut evidence) in by_host {
-        let embedded = Analysis::embedded_v4(&inner).map_or_else(String::new, |v| v.to_string());
+        let embedded_v4 = Analysis::embedded_v4(&inner);
+        let embedded = embedded_v4.map_or_else(String::new, |v| v.to_string());
         // The station's own capture shows the untranslated packet: cite it too.
         if let Some(pair) = a.facts.tunnels.iter().find_map(|(Ends { src, .. }, p)| {
-            (src.to_string() == embedded && p.kind == TunnelKind::Isatap).then_some(p)
+            (embedded_v4.map(IpAddr::V4) == Some(*src) && p.kind == TunnelKind::Isatap).then_some(p)
         }) {
             evidence.push(Evidence {
                 capture: pair.first.capture,
@@ -133,25 +135,21 @@ fn flows_between(a: &Analysis<'_>, src: IpAddr, dst: IpAddr) -> Vec<u32> {
 /// Protocol 41 leaves a host again and again and nothing ever comes back,
 /// and no capture shows it arriving at its destination.
 fn silent_drop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
-    for (&Ends { src, dst }, pair) in &a.facts.tunnels {
+    // The captures that show each host sending tunnel traffic, gathered
+    // once: looking them up pair by pair would be quadratic in the pairs.
+    let mut sends_in: FastMap<IpAddr, u64> = FastMap::default();
+    for (ends, p) in a.facts.tunnels.iter() {
+        *sends_in.entry(ends.src).or_default() |= p.captures;
+    }
+    for (&Ends { src, dst }, pair) in a.facts.tunnels.iter() {
         // Silence is judged once the first packet's timeout has run out.
         if pair.kind != TunnelKind::Isatap || pair.packets < 3 || !a.judged(pair.first.ts_ns) {
             continue;
         }
-        let answered = a.facts.tunnels.contains_key(&Ends { src: dst, dst: src });
-        let refused = a
-            .facts
-            .tunnel_errors
-            .iter()
-            .any(|e| e.tunnel_src == src && e.tunnel_dst == dst);
+        let answered = a.facts.tunnels.contains(&Ends { src: dst, dst: src });
         // A capture taken at `dst` (the router's, or one where `dst` itself
         // sends tunnel traffic) that shows the packets: they were not blocked.
-        let mut dst_captures = a
-            .facts
-            .tunnels
-            .iter()
-            .filter(|(ends, _)| ends.src == dst)
-            .fold(0u64, |acc, (_, p)| acc | p.captures);
+        let mut dst_captures = sends_in.get(&dst).copied().unwrap_or(0);
         if a.router_v4() == Some(dst) {
             for c in 0..a.captures.len().min(64) {
                 if a.is_router_capture(c as u16) {
@@ -160,13 +158,24 @@ fn silent_drop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             }
         }
         let arrived = pair.captures & dst_captures != 0;
-        // Packets whose source NAT rewrote arrive under another source.
-        let translated = a
-            .facts
-            .source_mismatches
-            .iter()
-            .any(|m| IpAddr::V4(m.embedded) == src);
-        if answered || refused || arrived || translated {
+        if answered || arrived {
+            continue;
+        }
+        // Refused with an ICMP error (its own finding), or sent with a
+        // source that NAT rewrites, so that it arrives under another one.
+        let refused = || {
+            a.facts
+                .tunnel_errors
+                .iter()
+                .any(|e| e.tunnel_src == src && e.tunnel_dst == dst)
+        };
+        let translated = || {
+            a.facts
+                .source_mismatches
+                .iter()
+                .any(|m| IpAddr::V4(m.embedded) == src)
+        };
+        if refused() || translated() {
             continue;
         }
         let node = format!("path {src} → {dst}");

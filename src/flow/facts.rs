@@ -11,6 +11,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::FastMap;
+pub use super::pairs::{Ends, MAX_TUNNEL_PAIRS, TunnelPair, TunnelPairs};
 
 use super::observe::{Observation, Outer, RaContent, What};
 use crate::decode::addr::isatap_ipv4;
@@ -20,10 +21,6 @@ use crate::decode::{Mac, TunnelKind};
 
 /// Most entries kept in each list of facts.
 pub const MAX_EACH: usize = 4096;
-/// Most tunnel endpoint pairs counted: far more stations than one ISATAP
-/// router serves; packets between further pairs are counted in `dropped`.
-pub const MAX_TUNNEL_PAIRS: usize = 65_536;
-
 /// Where a fact was seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct At {
@@ -83,33 +80,6 @@ pub struct SourceMismatch {
     pub embedded: Ipv4Addr,
 }
 
-/// The two endpoints of a tunnel, outer source and destination.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Ends {
-    pub src: IpAddr,
-    pub dst: IpAddr,
-}
-
-impl std::hash::Hash for Ends {
-    // Two wide writes instead of hashing `IpAddr` byte by byte: this key is
-    // hashed for every tunnelled packet.
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u128(super::addr_bits(&self.src));
-        h.write_u128(super::addr_bits(&self.dst));
-    }
-}
-
-/// Traffic between two tunnel endpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TunnelPair {
-    pub packets: u64,
-    pub first: At,
-    pub last: At,
-    /// Bit `c` set: seen in capture `c` (first 64 captures).
-    pub captures: u64,
-    pub kind: TunnelKind,
-}
-
 /// Everything gathered besides probes.
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
@@ -120,7 +90,7 @@ pub struct Facts {
     pub tunnel_errors: Vec<TunnelErrorSeen>,
     pub source_mismatches: Vec<SourceMismatch>,
     /// Protocol-41 (and other IPv4-carried tunnel) traffic by (outer src, outer dst).
-    pub tunnels: FastMap<Ends, TunnelPair>,
+    pub tunnels: TunnelPairs,
     /// /64 prefixes of addresses seen on MAC-less (IP-HTTPS, tunnel)
     /// interfaces, by capture, with how many packets carried each.
     pub raw_link_prefixes: FastMap<u16, FastMap<Ipv6Addr, u64>>,
@@ -135,7 +105,7 @@ impl Facts {
             frame: o.frame,
             ts_ns: o.ts_ns,
         };
-        if let Some(outer) = o.outer {
+        if let Some(outer) = &o.outer {
             self.tunnel(at, outer, o);
         }
         match &o.what {
@@ -199,31 +169,13 @@ impl Facts {
         }
     }
 
-    fn tunnel(&mut self, at: At, outer: Outer, o: &Observation) {
+    fn tunnel(&mut self, at: At, outer: &Outer, o: &Observation) {
         let ends = Ends {
             src: outer.src,
             dst: outer.dst,
         };
-        let pair = if self.tunnels.len() < MAX_TUNNEL_PAIRS {
-            Some(self.tunnels.entry(ends).or_insert(TunnelPair {
-                packets: 0,
-                first: at,
-                last: at,
-                captures: 0,
-                kind: outer.kind,
-            }))
-        } else {
-            self.tunnels.get_mut(&ends)
-        };
-        match pair {
-            Some(pair) => {
-                pair.packets += 1;
-                pair.last = at;
-                if o.capture < 64 {
-                    pair.captures |= 1 << o.capture;
-                }
-            }
-            None => self.dropped += 1,
+        if !self.tunnels.add(&ends, at, outer.kind) {
+            self.dropped += 1;
         }
         if outer.kind == TunnelKind::Isatap
             && let (IpAddr::V6(inner), IpAddr::V4(outer_src)) = (o.src, outer.src)

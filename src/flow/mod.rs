@@ -8,6 +8,7 @@
 
 pub mod facts;
 pub mod observe;
+pub mod pairs;
 pub mod summary;
 pub mod table;
 pub mod tally;
