@@ -7,6 +7,7 @@
 //! clocks of different captures are never compared.
 
 pub mod facts;
+pub mod index;
 pub mod observe;
 pub mod pairs;
 pub mod summary;
@@ -97,6 +98,9 @@ pub fn items_of_decoded(
     }
 }
 
+/// Observations whose flow state is loaded together before they are added.
+const TOUCH_RUN: usize = 16;
+
 /// Everything gathered from all captures, before conclusions are drawn.
 #[derive(Debug, Default)]
 pub struct Correlator {
@@ -114,8 +118,28 @@ impl Correlator {
 
     /// Takes what a run of frames of capture number `capture` contributes, in order.
     pub fn add_items(&mut self, capture: u16, items: &[Item]) {
-        for item in items {
-            self.add_item(capture, item);
+        // A run's flow state is loaded together first (see `ProbeTable::touch`).
+        for run in items.chunks(TOUCH_RUN) {
+            let mut located: [Option<table::Located>; TOUCH_RUN] = [const { None }; TOUCH_RUN];
+            for (at, item) in located.iter_mut().zip(run) {
+                if let Item::Observed(o) = item {
+                    *at = table::locate(o);
+                }
+            }
+            for at in located.iter().flatten() {
+                self.table.touch(at);
+            }
+            for (item, at) in run.iter().zip(&located) {
+                match item {
+                    Item::Observed(o) => {
+                        self.table.add_located(o, at.as_ref());
+                        self.facts.add(o);
+                    }
+                    Item::RawLink { src, dst } => {
+                        self.facts.add_raw_link_packet(capture, *src, *dst);
+                    }
+                }
+            }
         }
     }
 

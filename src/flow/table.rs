@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 
 use super::FastMap;
+use super::index::{FlowIndex, hash_of};
 use super::observe::{LinkFacts, Observation, Outer, What};
 use super::tally::{Answer, Latest, MAX_RTT_SAMPLES, RttSample, Tally, Waiters, Waiting};
 use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
@@ -297,7 +298,7 @@ pub struct ProbeTable {
     pub flows: Vec<Flow>,
     /// Flow key → what the hot path needs of the flow (kept in the index's
     /// own bucket, so a lookup touches no other memory).
-    flow_index: FastMap<HotKey, FlowMeta>,
+    flow_index: FlowIndex<HotKey, FlowMeta>,
     /// Probes `0..grouped` are listed in their flows' `probes`.
     grouped: usize,
     pub probes: Vec<Probe>,
@@ -338,7 +339,20 @@ impl ProbeTable {
 
     /// Adds an observation; returns true when it concerned a probe.
     pub fn add(&mut self, o: &Observation) -> bool {
-        let Some((flow, n, kind)) = probe_of(o) else {
+        self.add_located(o, locate(o).as_ref())
+    }
+
+    /// Loads the state of `at`'s flow into the cache and changes nothing:
+    /// done for a run of observations before they are added, it lets their
+    /// cache misses overlap instead of each stalling its own packet.
+    #[inline]
+    pub fn touch(&self, at: &Located) {
+        self.flow_index.touch(at.hash);
+    }
+
+    /// [`Self::add`] with the observation's probe located already.
+    pub fn add_located(&mut self, o: &Observation, at: Option<&Located>) -> bool {
+        let Some(&Located { hot, hash, n, kind }) = at else {
             return false;
         };
         let role = match (kind, &o.what) {
@@ -368,7 +382,7 @@ impl ProbeTable {
             Role::Error(e) => e.quoted_hop_limit,
             Role::Reply => u8::MAX,
         };
-        match self.probe(flow, n, hop_limit, &role, o) {
+        match self.probe((hot, hash), n, hop_limit, &role, o) {
             Slot::Detailed(index) => self.record(index, role, sighting(o)),
             Slot::Tallied | Slot::Untracked => {}
         }
@@ -378,60 +392,67 @@ impl ProbeTable {
     /// The detailed probe for (flow, n), created on first sight (also for a
     /// reply or error whose request was not captured) while the flow has
     /// fewer than its limit; beyond, the observation is tallied.
-    fn probe(&mut self, key: FlowKey, n: u32, hop_limit: u8, role: &Role, o: &Observation) -> Slot {
-        let hot = HotKey::of(&key);
+    fn probe(
+        &mut self,
+        (hot, hash): (HotKey, u64),
+        n: u32,
+        hop_limit: u8,
+        role: &Role,
+        o: &Observation,
+    ) -> Slot {
         if let Some((k, last_n, p)) = self.recent
             && last_n == n
             && k == hot
         {
             if hop_limit <= TRACEROUTE_MAX_HOPS
-                && let Some(meta) = self.flow_index.get_mut(&hot)
+                && let Some(meta) = self.flow_index.get_mut(&hot, hash)
             {
                 meta.traceroute = true;
             }
             return Slot::Detailed(p);
         }
-        let found = self.lookup(key, hot, n, hop_limit, role, o);
+        let found = self.lookup((hot, hash), n, hop_limit, role, o);
         if let Slot::Detailed(p) = found {
             self.recent = Some((hot, n, p));
         }
         found
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn lookup(
         &mut self,
-        key: FlowKey,
-        hot: HotKey,
+        (hot, hash): (HotKey, u64),
         n: u32,
         hop_limit: u8,
         role: &Role,
         o: &Observation,
     ) -> Slot {
-        let flows_full = self.flows.len() >= self.limits.max_flows;
-        let meta = match self.flow_index.entry(hot) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(_) if flows_full => {
-                self.evicted.flows += 1;
-                return Slot::Untracked;
+        let flows = &mut self.flows;
+        let max_flows = self.limits.max_flows;
+        let found = self.flow_index.get_or_insert_with(hot, hash, || {
+            if flows.len() >= max_flows {
+                return None;
             }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let index = self.flows.len() as u32;
-                self.flows.push(Flow {
-                    key,
-                    probes: Vec::new(),
-                    tallies: Vec::new(),
-                    traceroute: false,
-                });
-                e.insert(FlowMeta {
-                    index,
-                    probes: 0,
-                    traceroute: false,
-                    detailed_n: (u32::MAX, 0),
-                    tally: Tally::default(),
-                    latest: Latest::default(),
-                })
-            }
+            // A new flow (rare): its key in full, found again.
+            let (key, _, _) = probe_of(o)?;
+            let index = flows.len() as u32;
+            flows.push(Flow {
+                key,
+                probes: Vec::new(),
+                tallies: Vec::new(),
+                traceroute: false,
+            });
+            Some(FlowMeta {
+                index,
+                probes: 0,
+                traceroute: false,
+                detailed_n: (u32::MAX, 0),
+                tally: Tally::default(),
+                latest: Latest::default(),
+            })
+        });
+        let Some(meta) = found else {
+            self.evicted.flows += 1;
+            return Slot::Untracked;
         };
         meta.traceroute |= hop_limit <= TRACEROUTE_MAX_HOPS;
         let flow = meta.index;
@@ -644,6 +665,29 @@ fn probe_of(o: &Observation) -> Option<(FlowKey, u32, RoleKind)> {
             (flow, n, RoleKind::Error)
         }
         _ => return None,
+    })
+}
+
+/// An observation's probe, found from the observation alone (no table):
+/// its flow's index key and hash, its number and role.
+#[derive(Clone, Copy)]
+pub struct Located {
+    hot: HotKey,
+    hash: u64,
+    n: u32,
+    kind: RoleKind,
+}
+
+/// The probe `o` concerns, if any.
+#[inline]
+pub fn locate(o: &Observation) -> Option<Located> {
+    let (key, n, kind) = probe_of(o)?;
+    let hot = HotKey::of(&key);
+    Some(Located {
+        hot,
+        hash: hash_of(&hot),
+        n,
+        kind,
     })
 }
 
