@@ -3,7 +3,8 @@
 //!
 //! Guarantees: [`map`] returns exactly what a sequential map would, in the
 //! same order; small inputs stay on the calling thread; a panic in a worker
-//! is raised again on the caller. [`drop_aside`] frees off the caller's path.
+//! is raised again on the caller. [`join`] runs two jobs at once;
+//! [`drop_aside`] frees off the caller's path.
 
 use std::num::NonZeroUsize;
 
@@ -59,6 +60,19 @@ where
     })
 }
 
+/// Runs `aside` on another thread while `here` runs on the caller's, and
+/// returns both results; a panic in `aside` is raised again here.
+pub fn join<A: Send, B>(aside: impl FnOnce() -> A + Send, here: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|s| {
+        let worker = s.spawn(aside);
+        let b = here();
+        match worker.join() {
+            Ok(a) => (a, b),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 /// Drops `value` on a thread of its own, so that the caller goes on (or
 /// the process exits) without waiting for a large structure to be freed.
 pub fn drop_aside<T: Send + 'static>(value: T) {
@@ -70,6 +84,13 @@ pub fn drop_aside<T: Send + 'static>(value: T) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn join_returns_both_results_and_raises_the_other_threads_panic() {
+        assert_eq!(join(|| 6 * 7, || "here"), (42, "here"));
+        let caught = std::panic::catch_unwind(|| join(|| panic!("aside failed"), || 1));
+        assert!(caught.is_err());
+    }
 
     #[test]
     fn same_as_a_sequential_map_at_every_size() {

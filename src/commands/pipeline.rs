@@ -9,7 +9,7 @@ use crate::capture::file::CaptureFile;
 use crate::capture::{CaptureError, CaptureInfo, Frame};
 use crate::cli::CaptureSpec;
 use crate::diagnose::{self, Analysis};
-use crate::flow::{Correlator, Decoding, Item, Limits, items_of, summarize_until};
+use crate::flow::{Correlator, Decoding, Item, Limits, Samples, items_of, summarize_with};
 use crate::report::Report;
 use crate::topology::Topology;
 use crate::topology::infer::{self, CaptureMeta, Inferred};
@@ -135,14 +135,18 @@ pub fn conclude_with<T>(
     judged_until: Option<i64>,
     with: impl FnOnce(&Analysis<'_>, &[diagnose::Finding]) -> T,
 ) -> (Report, T) {
-    let inferred = topology_of(g, given);
+    // The round-trip samples are regrouped on another core meanwhile.
+    let (samples, inferred) = crate::parallel::join(
+        || Samples::of(&g.correlator.table),
+        || topology_of(g, given),
+    );
     let routers: Vec<std::net::IpAddr> = inferred
         .topology
         .router
         .iter()
         .map(|r| std::net::IpAddr::V4(r.ipv4))
         .collect();
-    let flows = summarize_until(&g.correlator.table, &routers, judged_until);
+    let flows = summarize_with(&g.correlator.table, &samples, &routers, judged_until);
     let analysis = Analysis {
         captures: &g.infos,
         table: &g.correlator.table,

@@ -29,7 +29,9 @@ pub(crate) fn addr_bits(a: &IpAddr) -> u128 {
 /// so that iteration order, and therefore report order, is repeatable.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 pub use observe::{Observation, observe};
-pub use summary::{FlowKind, FlowSummary, Verdict, summarize, summarize_until};
+pub use summary::{
+    FlowKind, FlowSummary, Samples, Verdict, summarize, summarize_until, summarize_with,
+};
 pub use table::{Limits, ProbeTable, Protocol};
 
 use std::net::IpAddr;

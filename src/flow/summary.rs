@@ -174,13 +174,15 @@ fn waiting_tallied(table: &ProbeTable, judged_until: Option<i64>) -> HashMap<u32
 }
 
 /// Round-trip samples of tallied probes, grouped by flow: (capture, ms).
-struct Samples {
+/// Made apart from the summaries ([`Samples::of`]) so that a caller can
+/// have it made on another core while it does other work.
+pub struct Samples {
     offsets: Vec<usize>,
     samples: Vec<(u16, f32)>,
 }
 
 impl Samples {
-    fn new(table: &ProbeTable) -> Samples {
+    pub fn of(table: &ProbeTable) -> Samples {
         let mut offsets = vec![0usize; table.flows.len() + 1];
         for s in &table.rtt_samples {
             offsets[s.flow as usize + 1] += 1;
@@ -197,7 +199,7 @@ impl Samples {
         Samples { offsets, samples }
     }
 
-    fn of(&self, flow: usize) -> &[(u16, f32)] {
+    fn flow(&self, flow: usize) -> &[(u16, f32)] {
         &self.samples[self.offsets[flow]..self.offsets[flow + 1]]
     }
 }
@@ -210,15 +212,24 @@ pub fn summarize_until(
     routers: &[IpAddr],
     judged_until: Option<i64>,
 ) -> Vec<FlowSummary> {
+    summarize_with(table, &Samples::of(table), routers, judged_until)
+}
+
+/// [`summarize_until`] with the table's round-trip samples grouped already.
+pub fn summarize_with(
+    table: &ProbeTable,
+    samples: &Samples,
+    routers: &[IpAddr],
+    judged_until: Option<i64>,
+) -> Vec<FlowSummary> {
     debug_assert!(
         table.is_grouped(),
         "ProbeTable::group must run before summarizing"
     );
-    let samples = Samples::new(table);
     let waiting = waiting_tallied(table, judged_until);
     let summaries = crate::parallel::map(&table.flows, |index, flow| {
         let tallied = Tallied {
-            samples: samples.of(index),
+            samples: samples.flow(index),
             waiting: waiting.get(&(index as u32)).copied().unwrap_or(0),
         };
         let mut s = summarize_flow(table, flow, routers, judged_until, &tallied)?;
