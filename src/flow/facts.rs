@@ -99,6 +99,9 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// Takes the facts of one observation: its tunnel, and what it says of
+    /// the control plane when it is not a probe packet.
+    #[inline]
     pub fn add(&mut self, o: &Observation) {
         let at = At {
             capture: o.capture,
@@ -108,6 +111,19 @@ impl Facts {
         if let Some(outer) = &o.outer {
             self.tunnel(at, outer, o);
         }
+        // Probe packets, nearly all of a busy capture, say nothing more.
+        let probe = matches!(
+            o.what,
+            What::EchoRequest { .. } | What::EchoReply { .. } | What::Udp { .. } | What::Tcp { .. }
+        );
+        if !probe {
+            self.control(at, o);
+        }
+    }
+
+    /// Router and neighbor discovery, and ICMPv4 errors about tunnel packets.
+    #[inline(never)]
+    fn control(&mut self, at: At, o: &Observation) {
         match &o.what {
             What::RouterSolicit => {
                 let seen = SolicitSeen {
@@ -169,6 +185,7 @@ impl Facts {
         }
     }
 
+    #[inline]
     fn tunnel(&mut self, at: At, outer: &Outer, o: &Observation) {
         let ends = Ends {
             src: outer.src,

@@ -70,9 +70,30 @@ struct HotKey {
     rest: u32,
 }
 
+/// A [`FlowKey`] whose addresses are borrowed from the observation: what
+/// finding a probe needs, without copying the addresses around.
+#[derive(Clone, Copy)]
+struct KeyRef<'a> {
+    protocol: Protocol,
+    src: &'a IpAddr,
+    dst: &'a IpAddr,
+    id: u16,
+}
+
+impl KeyRef<'_> {
+    fn owned(&self) -> FlowKey {
+        FlowKey {
+            protocol: self.protocol,
+            src: *self.src,
+            dst: *self.dst,
+            id: self.id,
+        }
+    }
+}
+
 impl HotKey {
     #[inline]
-    fn of(key: &FlowKey) -> HotKey {
+    fn of(key: &KeyRef<'_>) -> HotKey {
         let words = |a: &IpAddr| {
             let bits = super::addr_bits(a);
             [(bits >> 64) as u64, bits as u64]
@@ -81,8 +102,8 @@ impl HotKey {
         // IPv4 address from every IPv6 one.
         let families = u32::from(key.src.is_ipv6()) | (u32::from(key.dst.is_ipv6()) << 1);
         HotKey {
-            src: words(&key.src),
-            dst: words(&key.dst),
+            src: words(key.src),
+            dst: words(key.dst),
             rest: (u32::from(key.id) << 16) | ((key.protocol as u32) << 8) | families,
         }
     }
@@ -433,7 +454,7 @@ impl ProbeTable {
                 return None;
             }
             // A new flow (rare): its key in full, found again.
-            let (key, _, _) = probe_of(o)?;
+            let key = probe_of(o)?.0.owned();
             let index = flows.len() as u32;
             flows.push(Flow {
                 key,
@@ -605,7 +626,7 @@ enum RoleKind {
 /// The probe an observation concerns (flow, probe number) and what it is to
 /// it; `None` for observations that concern no probe.
 #[inline]
-fn probe_of(o: &Observation) -> Option<(FlowKey, u32, RoleKind)> {
+fn probe_of(o: &Observation) -> Option<(KeyRef<'_>, u32, RoleKind)> {
     let echo = |v6: bool| {
         if v6 {
             Protocol::Icmpv6Echo
@@ -613,7 +634,7 @@ fn probe_of(o: &Observation) -> Option<(FlowKey, u32, RoleKind)> {
             Protocol::IcmpEcho
         }
     };
-    let key = |protocol, src, dst, id| FlowKey {
+    let key = |protocol, src, dst, id| KeyRef {
         protocol,
         src,
         dst,
@@ -621,17 +642,17 @@ fn probe_of(o: &Observation) -> Option<(FlowKey, u32, RoleKind)> {
     };
     Some(match &o.what {
         What::EchoRequest { id, seq, .. } => (
-            key(echo(o.src.is_ipv6()), o.src, o.dst, *id),
+            key(echo(o.src.is_ipv6()), &o.src, &o.dst, *id),
             u32::from(*seq),
             RoleKind::Request,
         ),
         What::EchoReply { id, seq, .. } => (
-            key(echo(o.src.is_ipv6()), o.dst, o.src, *id),
+            key(echo(o.src.is_ipv6()), &o.dst, &o.src, *id),
             u32::from(*seq),
             RoleKind::Reply,
         ),
         What::Udp { sport, dport } => (
-            key(Protocol::Udp, o.src, o.dst, 0),
+            key(Protocol::Udp, &o.src, &o.dst, 0),
             udp_probe_number(*sport, *dport),
             RoleKind::Request,
         ),
@@ -644,13 +665,13 @@ fn probe_of(o: &Observation) -> Option<(FlowKey, u32, RoleKind)> {
         } => {
             if flags & TCP_SYN != 0 && flags & TCP_ACK == 0 {
                 (
-                    key(Protocol::Tcp, o.src, o.dst, *dport),
+                    key(Protocol::Tcp, &o.src, &o.dst, *dport),
                     tcp_probe_number(*sport, *seq),
                     RoleKind::Request,
                 )
             } else if flags & (TCP_SYN | TCP_RST) != 0 {
                 (
-                    key(Protocol::Tcp, o.dst, o.src, *sport),
+                    key(Protocol::Tcp, &o.dst, &o.src, *sport),
                     tcp_probe_number(*dport, ack.wrapping_sub(1)),
                     RoleKind::Reply,
                 )
@@ -799,11 +820,11 @@ fn tcp_probe_number(sport: u16, seq: u32) -> u32 {
 }
 
 /// The probe a quoted packet was: flow key and probe number.
-fn probe_of_quote(q: &QuotedIp) -> Option<(FlowKey, u32)> {
-    let key = |protocol, id| FlowKey {
+fn probe_of_quote(q: &QuotedIp) -> Option<(KeyRef<'_>, u32)> {
+    let key = |protocol, id| KeyRef {
         protocol,
-        src: q.src,
-        dst: q.dst,
+        src: &q.src,
+        dst: &q.dst,
         id,
     };
     match q.protocol {
