@@ -136,13 +136,10 @@ impl<'a> Analysis<'a> {
         flow: &FlowSummary,
     ) -> impl Iterator<Item = (&'a Probe, Option<&'a ProbeDetail>)> + '_ {
         let table = self.table;
-        table.flows[flow.index as usize]
-            .probes
-            .iter()
-            .map(move |&p| {
-                let probe = &table.probes[p as usize];
-                (probe, table.detail(probe))
-            })
+        table.probes_of(flow.index as usize).iter().map(move |&p| {
+            let probe = &table.probes[p as usize];
+            (probe, table.detail(probe))
+        })
     }
 
     /// The ISATAP prefix, as text for commands.

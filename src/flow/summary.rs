@@ -147,9 +147,9 @@ pub struct Pending {
 pub fn pending(table: &ProbeTable, judged_until: Option<i64>) -> Pending {
     let tallied = waiting_tallied(table, judged_until);
     let mut out = Pending::default();
-    for (index, flow) in table.flows.iter().enumerate() {
-        let waiting = flow
-            .probes
+    for index in 0..table.flows.len() {
+        let waiting = table
+            .probes_of(index)
             .iter()
             .filter(|&&p| !judged(&table.probes[p as usize], judged_until))
             .count() as u32
@@ -232,7 +232,7 @@ pub fn summarize_with(
             samples: samples.flow(index),
             waiting: waiting.get(&(index as u32)).copied().unwrap_or(0),
         };
-        let mut s = summarize_flow(table, flow, routers, judged_until, &tallied)?;
+        let mut s = summarize_flow(table, index, flow, routers, judged_until, &tallied)?;
         s.index = index as u32;
         Some(s)
     });
@@ -245,18 +245,19 @@ pub fn summarize_with(
 
 fn summarize_flow(
     table: &ProbeTable,
+    index: usize,
     flow: &Flow,
     routers: &[IpAddr],
     judged_until: Option<i64>,
     tallied: &Tallied<'_>,
 ) -> Option<FlowSummary> {
-    let probes: Vec<&Probe> = flow
-        .probes
+    let listed = table.probes_of(index);
+    let probes: Vec<&Probe> = listed
         .iter()
         .map(|&p| &table.probes[p as usize])
         .filter(|p| judged(p, judged_until))
         .collect();
-    if probes.is_empty() && !flow.probes.is_empty() {
+    if probes.is_empty() && !listed.is_empty() {
         // Every probe is still within its timeout.
         return None;
     }

@@ -228,12 +228,11 @@ pub struct Probe {
     pub detail: Option<u32>,
 }
 
-/// A flow: its key, its detailed probes in order of first sight, and the
-/// tallies of its other probes, one per capture.
+/// A flow: its key and the tallies of its probes beyond the detailed ones,
+/// one per capture (its detailed probes: [`ProbeTable::probes_of`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flow {
     pub key: FlowKey,
-    pub probes: Vec<u32>,
     pub tallies: Vec<Tally>,
     /// Its first request had a traceroute's low hop limit.
     pub traceroute: bool,
@@ -320,8 +319,12 @@ pub struct ProbeTable {
     /// Flow key → what the hot path needs of the flow (kept in the index's
     /// own bucket, so a lookup touches no other memory).
     flow_index: FlowIndex<HotKey, FlowMeta>,
-    /// Probes `0..grouped` are listed in their flows' `probes`.
+    /// Probes `0..grouped` are listed in `by_flow`.
     grouped: usize,
+    /// Every probe's index, grouped by flow (each flow's in order of first
+    /// sight): flow `f`'s are `by_flow[flow_starts[f]..flow_starts[f + 1]]`.
+    by_flow: Vec<u32>,
+    flow_starts: Vec<u32>,
     pub probes: Vec<Probe>,
     probe_index: FastMap<u64, u32>,
     /// The last probe looked up: a reply or a second sighting usually follows
@@ -458,7 +461,6 @@ impl ProbeTable {
             let index = flows.len() as u32;
             flows.push(Flow {
                 key,
-                probes: Vec::new(),
                 tallies: Vec::new(),
                 traceroute: false,
             });
@@ -576,20 +578,31 @@ impl ProbeTable {
         }
     }
 
-    /// Lists every probe in its flow's `probes` (in order of first sight) and
-    /// marks traceroute flows; the hot path leaves this for once at the end.
-    /// Call before reading `flows`.
+    /// Lists every probe under its flow ([`Self::probes_of`], in order of
+    /// first sight) and marks traceroute flows; the hot path leaves this for
+    /// once at the end. Call before reading `flows`.
     pub fn group(&mut self) {
-        let mut counts = vec![0u32; self.flows.len()];
-        for p in &self.probes[self.grouped..] {
-            counts[p.flow as usize] += 1;
+        // A counting sort by flow: one array for all flows, not one per flow.
+        let mut starts = std::mem::take(&mut self.flow_starts);
+        starts.clear();
+        starts.resize(self.flows.len() + 1, 0);
+        for p in &self.probes {
+            starts[p.flow as usize + 1] += 1;
         }
-        for (flow, n) in self.flows.iter_mut().zip(&counts) {
-            flow.probes.reserve_exact(*n as usize);
+        for f in 1..starts.len() {
+            starts[f] += starts[f - 1];
         }
-        for (i, p) in self.probes.iter().enumerate().skip(self.grouped) {
-            self.flows[p.flow as usize].probes.push(i as u32);
+        let mut next = starts.clone();
+        let mut by_flow = std::mem::take(&mut self.by_flow);
+        by_flow.clear();
+        by_flow.resize(self.probes.len(), 0);
+        for (i, p) in self.probes.iter().enumerate() {
+            let at = &mut next[p.flow as usize];
+            by_flow[*at as usize] = i as u32;
+            *at += 1;
         }
+        self.by_flow = by_flow;
+        self.flow_starts = starts;
         self.grouped = self.probes.len();
         for meta in self.flow_index.values_mut() {
             let flow = &mut self.flows[meta.index as usize];
@@ -603,6 +616,15 @@ impl ProbeTable {
     pub fn tallied_waiting(&self) -> impl Iterator<Item = Waiting> + '_ {
         self.waiters
             .unanswered(self.flow_index.values().map(|m| (m.index, &m.latest)))
+    }
+
+    /// The indices in `probes` of flow `flow`'s probes, in order of first
+    /// sight, as of the last [`Self::group`].
+    pub fn probes_of(&self, flow: usize) -> &[u32] {
+        match (self.flow_starts.get(flow), self.flow_starts.get(flow + 1)) {
+            (Some(&from), Some(&to)) => &self.by_flow[from as usize..to as usize],
+            _ => &[],
+        }
     }
 
     /// True when every probe is listed in its flow (see [`Self::group`]).
