@@ -1,8 +1,8 @@
 //! Work spread over the machine's cores for the stages after reading, which
 //! look at every flow on its own (summaries, report entries).
 //!
-//! Guarantees: [`map`] returns exactly what a sequential map would, in the
-//! same order; small inputs stay on the calling thread; a panic in a worker
+//! Guarantees: [`map`] and [`filter_map`] return exactly what their
+//! sequential counterparts would, in the same order; small inputs stay on the calling thread; a panic in a worker
 //! is raised again on the caller. [`join`] runs two jobs at once;
 //! [`drop_aside`] frees off the caller's path.
 
@@ -20,6 +20,16 @@ where
     U: Send,
     F: Fn(usize, &T) -> U + Sync,
 {
+    filter_map(items, |i, t| Some(f(i, t)))
+}
+
+/// The `Some` results of `f(index, item)` for every item, in order.
+pub fn filter_map<T, U, F>(items: &[T], f: F) -> Vec<U>
+where
+    T: Sync,
+    U: Send,
+    F: Fn(usize, &T) -> Option<U> + Sync,
+{
     let worth = items.len() / MIN_PER_THREAD;
     // Asking for the cores reads cgroup files: not for small inputs.
     let threads = if worth < 2 {
@@ -30,26 +40,21 @@ where
             .min(worth)
             .min(MAX_THREADS)
     };
+    let f = &f;
     if threads == 1 {
-        return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
+        return results(f, 0, items).collect();
     }
     let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    let run = move |first: usize, part: &[T]| -> Vec<U> {
-        part.iter()
-            .enumerate()
-            .map(|(i, t)| f(first + i, t))
-            .collect()
-    };
     std::thread::scope(|s| {
         let workers: Vec<_> = items
             .chunks(chunk)
             .enumerate()
             .skip(1)
-            .map(|(n, part)| s.spawn(move || run(n * chunk, part)))
+            .map(|(n, part)| s.spawn(move || results(f, n * chunk, part).collect::<Vec<U>>()))
             .collect();
-        let mut out = run(0, &items[..chunk]);
-        out.reserve(items.len() - out.len());
+        // The caller's own part goes straight into the result.
+        let mut out = Vec::with_capacity(items.len());
+        out.extend(results(f, 0, &items[..chunk]));
         for w in workers {
             match w.join() {
                 Ok(part) => out.extend(part),
@@ -58,6 +63,17 @@ where
         }
         out
     })
+}
+
+/// The `Some` results of `f` over `part`, whose first item has index `first`.
+fn results<'a, T, U>(
+    f: &'a (impl Fn(usize, &T) -> Option<U> + ?Sized),
+    first: usize,
+    part: &'a [T],
+) -> impl Iterator<Item = U> + 'a {
+    part.iter()
+        .enumerate()
+        .filter_map(move |(i, t)| f(first + i, t))
 }
 
 /// Runs `aside` on another thread while `here` runs on the caller's, and
@@ -84,6 +100,20 @@ pub fn drop_aside<T: Send + 'static>(value: T) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filter_map_keeps_the_order_of_what_it_keeps() {
+        for n in [0, 5, 4096, 10_001] {
+            let items: Vec<u64> = (0..n).collect();
+            let expected: Vec<u64> = items
+                .iter()
+                .filter(|x| *x % 3 == 0)
+                .map(|x| x * 2)
+                .collect();
+            let got = filter_map(&items, |_, &x| (x % 3 == 0).then_some(x * 2));
+            assert_eq!(got, expected, "{n} items");
+        }
+    }
 
     #[test]
     fn join_returns_both_results_and_raises_the_other_threads_panic() {

@@ -227,7 +227,7 @@ pub fn summarize_with(
         "ProbeTable::group must run before summarizing"
     );
     let waiting = waiting_tallied(table, judged_until);
-    let summaries = crate::parallel::map(&table.flows, |index, flow| {
+    let mut out = crate::parallel::filter_map(&table.flows, |index, flow| {
         let tallied = Tallied {
             samples: samples.flow(index),
             waiting: waiting.get(&(index as u32)).copied().unwrap_or(0),
@@ -236,7 +236,6 @@ pub fn summarize_with(
         s.index = index as u32;
         Some(s)
     });
-    let mut out: Vec<FlowSummary> = summaries.into_iter().flatten().collect();
     for (i, s) in out.iter_mut().enumerate() {
         s.id = i as u32 + 1;
     }
