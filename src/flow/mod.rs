@@ -7,6 +7,7 @@
 //! clocks of different captures are never compared.
 
 pub mod facts;
+pub mod few;
 pub mod index;
 pub mod observe;
 pub mod pairs;

@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 
 use super::FastMap;
+pub use super::few::Few;
 use super::index::{FlowIndex, hash_of};
 use super::observe::{LinkFacts, Observation, Outer, What};
 use super::tally::{Answer, Latest, MAX_RTT_SAMPLES, RttSample, Tally, Waiters, Waiting};
@@ -147,62 +148,10 @@ pub struct ErrorSighting {
 /// Everything seen of one probe (kept for the first probes of each flow).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProbeDetail {
-    pub requests: Sightings<Sighting>,
-    pub replies: Sightings<Sighting>,
+    /// Most probes are seen once per kind (one capture point): kept in place.
+    pub requests: Few<Sighting>,
+    pub replies: Few<Sighting>,
     pub errors: Vec<ErrorSighting>,
-}
-
-/// The sightings of one kind of one probe, read as a slice. Most probes are
-/// seen once per kind (one capture point), so the first is kept in place
-/// and only a second one moves them to the heap: tens of thousands of
-/// detailed probes then cost no allocation each, and reading them back
-/// (summaries, inference) walks one array instead of scattered buffers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Sightings<T> {
-    #[default]
-    None,
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T: Copy> Sightings<T> {
-    pub fn as_slice(&self) -> &[T] {
-        match self {
-            Sightings::None => &[],
-            Sightings::One(t) => std::slice::from_ref(t),
-            Sightings::Many(v) => v,
-        }
-    }
-
-    /// Adds `item` unless `cap` are kept already; true when added.
-    fn push_capped(&mut self, item: T, cap: usize) -> bool {
-        if self.len() >= cap {
-            return false;
-        }
-        match self {
-            Sightings::None => *self = Sightings::One(item),
-            Sightings::One(first) => *self = Sightings::Many(vec![*first, item]),
-            Sightings::Many(v) => v.push(item),
-        }
-        true
-    }
-}
-
-impl<T: Copy> std::ops::Deref for Sightings<T> {
-    type Target = [T];
-
-    fn deref(&self) -> &[T] {
-        self.as_slice()
-    }
-}
-
-impl<'a, T: Copy> IntoIterator for &'a Sightings<T> {
-    type Item = &'a T;
-    type IntoIter = std::slice::Iter<'a, T>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.as_slice().iter()
-    }
 }
 
 /// Compact state of one probe; [`ProbeDetail`] holds the sightings when kept.
@@ -233,7 +182,7 @@ pub struct Probe {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Flow {
     pub key: FlowKey,
-    pub tallies: Vec<Tally>,
+    pub tallies: Few<Tally>,
     /// Its first request had a traceroute's low hop limit.
     pub traceroute: bool,
 }
@@ -461,7 +410,7 @@ impl ProbeTable {
             let index = flows.len() as u32;
             flows.push(Flow {
                 key,
-                tallies: Vec::new(),
+                tallies: Few::None,
                 traceroute: false,
             });
             Some(FlowMeta {
@@ -812,7 +761,7 @@ fn flush(meta: &mut FlowMeta, flow: &mut Flow) {
     let capture = meta.tally.capture;
     match flow.tallies.iter_mut().find(|t| t.capture == capture) {
         Some(t) => t.merge(&meta.tally),
-        None => flow.tallies.push(meta.tally.clone()),
+        None => flow.tallies.push(meta.tally),
     }
     meta.tally = Tally {
         capture,

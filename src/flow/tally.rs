@@ -19,7 +19,7 @@ pub const MAX_WAITING: usize = 1 << 20;
 pub const MAX_RTT_SAMPLES: usize = 1 << 22;
 
 /// One flow's tallied probes in one capture.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub capture: u16,
     pub requests: u32,
