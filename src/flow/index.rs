@@ -6,7 +6,9 @@
 //!
 //! Guarantees: entries are never removed; the table doubles before it is
 //! three quarters full, so a search always ends at a free slot; lookups are
-//! exact (the hash only chooses where to start).
+//! exact (the hash only chooses where to start). Each index hashes with a
+//! seed of its own, so a capture crafted to make flows collide cannot know
+//! where they fall (the order of entries is never shown to anyone).
 
 use std::hash::{BuildHasher, Hash};
 
@@ -15,6 +17,7 @@ use std::hash::{BuildHasher, Hash};
 pub struct FlowIndex<K, V> {
     slots: Vec<Slot<K, V>>,
     len: usize,
+    seed: foldhash::fast::RandomState,
 }
 
 /// One slot, aligned to a cache line so that it spans as few as it can.
@@ -27,18 +30,13 @@ impl<K, V> Default for FlowIndex<K, V> {
         FlowIndex {
             slots: Vec::new(),
             len: 0,
+            seed: foldhash::fast::RandomState::default(),
         }
     }
 }
 
 /// Smallest table allocated.
 const MIN_SLOTS: usize = 64;
-
-/// The hash of `key` as the index uses it: fixed, so runs repeat.
-#[inline]
-pub fn hash_of<K: Hash>(key: &K) -> u64 {
-    foldhash::fast::FixedState::default().hash_one(key)
-}
 
 impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
     pub fn len(&self) -> usize {
@@ -47,6 +45,12 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The hash of `key` in this index, for [`Self::touch`] and the lookups.
+    #[inline]
+    pub fn hash(&self, key: &K) -> u64 {
+        self.seed.hash_one(key)
     }
 
     /// The slot where the search for `hash` starts.
@@ -85,7 +89,7 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
         if self.slots.is_empty() {
             return None;
         }
-        match self.find(key, hash_of(key)) {
+        match self.find(key, self.hash(key)) {
             (at, true) => self.slots[at].0.as_ref().map(|(_, v)| v),
             _ => None,
         }
@@ -101,7 +105,7 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
         }
     }
 
-    /// The state of `key` (hash `hash`, from [`hash_of`]); when absent,
+    /// The state of `key` (hash `hash`, from [`Self::hash`]); when absent,
     /// `make` gives it (or refuses it with `None`, leaving the index unchanged).
     #[inline]
     pub fn get_or_insert_with(
@@ -126,7 +130,7 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
         let size = (self.slots.len() * 2).max(MIN_SLOTS);
         let old = std::mem::replace(&mut self.slots, (0..size).map(|_| Slot(None)).collect());
         for (key, value) in old.into_iter().filter_map(|s| s.0) {
-            let (at, _) = self.find(&key, hash_of(&key));
+            let (at, _) = self.find(&key, self.hash(&key));
             self.slots[at].0 = Some((key, value));
         }
     }
@@ -155,13 +159,13 @@ mod tests {
         let mut index: FlowIndex<u64, u64> = FlowIndex::default();
         assert_eq!(index.get(&1), None);
         for k in 0..10_000u64 {
-            let v = index.get_or_insert_with(k * 7919, hash_of(&(k * 7919)), || Some(k));
+            let v = index.get_or_insert_with(k * 7919, index.hash(&(k * 7919)), || Some(k));
             assert_eq!(v.copied(), Some(k));
         }
         // A refused key leaves the index as it was.
         assert!(
             index
-                .get_or_insert_with(3, hash_of(&3u64), || None)
+                .get_or_insert_with(3, index.hash(&3), || None)
                 .is_none()
         );
         assert_eq!(index.get(&3), None);
@@ -169,7 +173,7 @@ mod tests {
         for k in 0..10_000u64 {
             assert_eq!(index.get(&(k * 7919)), Some(&k), "key {}", k * 7919);
             // Present keys are found again, not inserted twice.
-            let again = index.get_or_insert_with(k * 7919, hash_of(&(k * 7919)), || Some(0));
+            let again = index.get_or_insert_with(k * 7919, index.hash(&(k * 7919)), || Some(0));
             assert_eq!(again.copied(), Some(k));
         }
         assert_eq!(index.len(), 10_000);
@@ -177,8 +181,8 @@ mod tests {
         for v in index.values_mut() {
             *v += 1;
         }
-        assert_eq!(index.get_mut(&7919, hash_of(&7919u64)).copied(), Some(2));
-        index.touch(hash_of(&5u64));
+        assert_eq!(index.get_mut(&7919, index.hash(&7919)).copied(), Some(2));
+        index.touch(index.hash(&5));
     }
 
     #[test]
@@ -193,7 +197,7 @@ mod tests {
         }
         let mut index: FlowIndex<Same, u32> = FlowIndex::default();
         for k in 0..100 {
-            index.get_or_insert_with(Same(k), hash_of(&Same(k)), || Some(k));
+            index.get_or_insert_with(Same(k), index.hash(&Same(k)), || Some(k));
         }
         for k in 0..100 {
             assert_eq!(index.get(&Same(k)), Some(&k));

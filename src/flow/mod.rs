@@ -126,7 +126,7 @@ impl Correlator {
             let mut located: [Option<table::Located>; TOUCH_RUN] = [const { None }; TOUCH_RUN];
             for (at, item) in located.iter_mut().zip(run) {
                 if let Item::Observed(o) = item {
-                    *at = table::locate(o);
+                    *at = self.table.locate(o);
                 }
             }
             for at in located.iter().flatten() {

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use super::FastMap;
 pub use super::few::Few;
-use super::index::{FlowIndex, hash_of};
+use super::index::FlowIndex;
 use super::observe::{LinkFacts, Observation, Outer, What};
 use super::tally::{Answer, Latest, MAX_RTT_SAMPLES, RttSample, Tally, Waiters, Waiting};
 use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
@@ -312,7 +312,20 @@ impl ProbeTable {
 
     /// Adds an observation; returns true when it concerned a probe.
     pub fn add(&mut self, o: &Observation) -> bool {
-        self.add_located(o, locate(o).as_ref())
+        self.add_located(o, self.locate(o).as_ref())
+    }
+
+    /// The probe `o` concerns, if any, found from the observation alone.
+    #[inline]
+    pub fn locate(&self, o: &Observation) -> Option<Located> {
+        let (key, n, kind) = probe_of(o)?;
+        let hot = HotKey::of(&key);
+        Some(Located {
+            hot,
+            hash: self.flow_index.hash(&hot),
+            n,
+            kind,
+        })
     }
 
     /// Loads the state of `at`'s flow into the cache and changes nothing:
@@ -660,27 +673,14 @@ fn probe_of(o: &Observation) -> Option<(KeyRef<'_>, u32, RoleKind)> {
     })
 }
 
-/// An observation's probe, found from the observation alone (no table):
-/// its flow's index key and hash, its number and role.
+/// An observation's probe ([`ProbeTable::locate`]): its flow's index key
+/// and hash, its number and role.
 #[derive(Clone, Copy)]
 pub struct Located {
     hot: HotKey,
     hash: u64,
     n: u32,
     kind: RoleKind,
-}
-
-/// The probe `o` concerns, if any.
-#[inline]
-pub fn locate(o: &Observation) -> Option<Located> {
-    let (key, n, kind) = probe_of(o)?;
-    let hot = HotKey::of(&key);
-    Some(Located {
-        hot,
-        hash: hash_of(&hot),
-        n,
-        kind,
-    })
 }
 
 /// Where and how an observation was seen.
