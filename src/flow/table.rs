@@ -338,10 +338,10 @@ impl ProbeTable {
 
     /// [`Self::add`] with the observation's probe located already.
     pub fn add_located(&mut self, o: &Observation, at: Option<&Located>) -> bool {
-        let Some(&Located { hot, hash, n, kind }) = at else {
+        let Some(at) = at else {
             return false;
         };
-        let role = match (kind, &o.what) {
+        let role = match (at.kind, &o.what) {
             (
                 RoleKind::Error,
                 What::Error {
@@ -368,7 +368,7 @@ impl ProbeTable {
             Role::Error(e) => e.quoted_hop_limit,
             Role::Reply => u8::MAX,
         };
-        match self.probe((hot, hash), n, hop_limit, &role, o) {
+        match self.probe(at, hop_limit, &role, o) {
             Slot::Detailed(index) => self.record(index, role, sighting(o)),
             Slot::Tallied | Slot::Untracked => {}
         }
@@ -378,40 +378,27 @@ impl ProbeTable {
     /// The detailed probe for (flow, n), created on first sight (also for a
     /// reply or error whose request was not captured) while the flow has
     /// fewer than its limit; beyond, the observation is tallied.
-    fn probe(
-        &mut self,
-        (hot, hash): (HotKey, u64),
-        n: u32,
-        hop_limit: u8,
-        role: &Role,
-        o: &Observation,
-    ) -> Slot {
+    fn probe(&mut self, at: &Located, hop_limit: u8, role: &Role, o: &Observation) -> Slot {
         if let Some((k, last_n, p)) = self.recent
-            && last_n == n
-            && k == hot
+            && last_n == at.n
+            && k == at.hot
         {
             if hop_limit <= TRACEROUTE_MAX_HOPS
-                && let Some(meta) = self.flow_index.get_mut(&hot, hash)
+                && let Some(meta) = self.flow_index.get_mut(&at.hot, at.hash)
             {
                 meta.traceroute = true;
             }
             return Slot::Detailed(p);
         }
-        let found = self.lookup((hot, hash), n, hop_limit, role, o);
+        let found = self.lookup(at, hop_limit, role, o);
         if let Slot::Detailed(p) = found {
-            self.recent = Some((hot, n, p));
+            self.recent = Some((at.hot, at.n, p));
         }
         found
     }
 
-    fn lookup(
-        &mut self,
-        (hot, hash): (HotKey, u64),
-        n: u32,
-        hop_limit: u8,
-        role: &Role,
-        o: &Observation,
-    ) -> Slot {
+    fn lookup(&mut self, at: &Located, hop_limit: u8, role: &Role, o: &Observation) -> Slot {
+        let Located { hot, hash, n, .. } = *at;
         let flows = &mut self.flows;
         let max_flows = self.limits.max_flows;
         let found = self.flow_index.get_or_insert_with(hot, hash, || {
