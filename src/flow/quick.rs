@@ -15,7 +15,6 @@ use super::observe::{
     LinkFacts, Observation, Outer, TRACEROUTE_BASE_PORT, TRACEROUTE_PORT_SPAN, What,
 };
 use crate::capture::Frame;
-use crate::capture::file::LINKTYPE_NO_INTERFACE;
 use crate::decode::link::LINKTYPE_ETHERNET;
 use crate::decode::tunnel::{AYIYA_PORT, GTP_U_PORT, TEREDO_PORT};
 use crate::decode::{TCP_RST, TCP_SYN, TunnelKind};
@@ -218,14 +217,14 @@ pub enum Fast {
 /// the observation is built where it stays, not moved through return values).
 #[inline]
 pub fn quick_into(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast {
-    if frame.link_type != LINKTYPE_ETHERNET || frame.link_type == LINKTYPE_NO_INTERFACE {
+    if frame.link_type != LINKTYPE_ETHERNET {
         return Fast::Slow;
     }
     let b = frame.bytes;
-    if b.len() < 14 {
+    let Some(eth) = b.first_chunk::<14>() else {
         return Fast::Slow;
-    }
-    let mut ethertype = u16::from_be_bytes([b[12], b[13]]);
+    };
+    let mut ethertype = u16::from_be_bytes([eth[12], eth[13]]);
     let mut at = 14;
     let mut vlan = None;
     for _ in 0..2 {
@@ -249,7 +248,11 @@ pub fn quick_into(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast 
         Ok(p) => p,
         Err(fast) => return fast,
     };
-    let mac = |from: usize| -> Option<[u8; 6]> { b.get(from..from + 6)?.try_into().ok() };
+    let mac = |from: usize| {
+        let mut m = [0u8; 6];
+        m.copy_from_slice(&eth[from..from + 6]);
+        Some(m)
+    };
     out.push(Item::Observed(Observation {
         capture,
         frame: frame.index,
