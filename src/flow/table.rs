@@ -49,17 +49,6 @@ pub struct FlowKey {
     pub id: u16,
 }
 
-impl std::hash::Hash for FlowKey {
-    // Two wide writes instead of the byte-by-byte hashing of `IpAddr`: this
-    // key is hashed for every probe packet.
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u128(
-            super::addr_bits(&self.src) ^ (u128::from(self.id) << 96) ^ (self.protocol as u128),
-        );
-        h.write_u128(super::addr_bits(&self.dst));
-    }
-}
-
 /// A [`FlowKey`] as the hot path compares and hashes it: each address as two
 /// words and the rest (id, protocol, address families) in a third field,
 /// instead of two `IpAddr` enums (and no wider alignment than the flow state
