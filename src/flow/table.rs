@@ -257,10 +257,9 @@ pub struct ProbeTable {
     /// Flow key → what the hot path needs of the flow (kept in the index's
     /// own bucket, so a lookup touches no other memory).
     flow_index: FlowIndex<HotKey, FlowMeta>,
-    /// Probes `0..grouped` are listed in `by_flow`.
-    grouped: usize,
-    /// Every probe's index, grouped by flow (each flow's in order of first
-    /// sight): flow `f`'s are `by_flow[flow_starts[f]..flow_starts[f + 1]]`.
+    /// Every probe's index as of the last [`ProbeTable::group`], grouped by flow
+    /// (each flow's in order of first sight): flow `f`'s are
+    /// `by_flow[flow_starts[f]..flow_starts[f + 1]]`.
     by_flow: Vec<u32>,
     flow_starts: Vec<u32>,
     pub probes: Vec<Probe>,
@@ -541,7 +540,6 @@ impl ProbeTable {
         }
         self.by_flow = by_flow;
         self.flow_starts = starts;
-        self.grouped = self.probes.len();
         for meta in self.flow_index.values_mut() {
             let flow = &mut self.flows[meta.index as usize];
             flow.traceroute = meta.traceroute;
@@ -567,7 +565,7 @@ impl ProbeTable {
 
     /// True when every probe is listed in its flow (see [`Self::group`]).
     pub fn is_grouped(&self) -> bool {
-        self.grouped == self.probes.len()
+        self.by_flow.len() == self.probes.len()
     }
 
     pub fn detail(&self, probe: &Probe) -> Option<&ProbeDetail> {
