@@ -133,24 +133,25 @@ impl Correlator {
                 self.table.touch(at);
             }
             for (item, at) in run.iter().zip(&located) {
-                match item {
-                    Item::Observed(o) => {
-                        self.table.add_located(o, at.as_ref());
-                        self.facts.add(o);
-                    }
-                    Item::RawLink { src, dst } => {
-                        self.facts.add_raw_link_packet(capture, *src, *dst);
-                    }
-                }
+                self.add_located(capture, item, at.as_ref());
             }
         }
     }
 
     /// Takes what one frame of capture number `capture` contributes.
     pub fn add_item(&mut self, capture: u16, item: &Item) {
+        let at = match item {
+            Item::Observed(o) => self.table.locate(o),
+            Item::RawLink { .. } => None,
+        };
+        self.add_located(capture, item, at.as_ref());
+    }
+
+    /// [`Self::add_item`] with the item's probe located already.
+    fn add_located(&mut self, capture: u16, item: &Item, at: Option<&table::Located>) {
         match item {
             Item::Observed(o) => {
-                self.table.add(o);
+                self.table.add_located(o, at);
                 self.facts.add(o);
             }
             Item::RawLink { src, dst } => self.facts.add_raw_link_packet(capture, *src, *dst),
