@@ -26,6 +26,33 @@ pub(crate) fn addr_bits(a: &IpAddr) -> u128 {
     }
 }
 
+/// `items` grouped by `group_of(item)` (each below `groups`), each group's
+/// in the order given: the values `value(index, item)` and where each group
+/// starts (`groups + 1` offsets, the last one the total). A counting sort:
+/// two passes over the items and no allocation per group.
+pub(crate) fn group_by<T, V: Copy + Default>(
+    items: &[T],
+    groups: usize,
+    group_of: impl Fn(&T) -> usize,
+    value: impl Fn(usize, &T) -> V,
+) -> (Vec<u32>, Vec<V>) {
+    let mut starts = vec![0u32; groups + 1];
+    for item in items {
+        starts[group_of(item) + 1] += 1;
+    }
+    for g in 1..starts.len() {
+        starts[g] += starts[g - 1];
+    }
+    let mut next = starts.clone();
+    let mut values = vec![V::default(); items.len()];
+    for (i, item) in items.iter().enumerate() {
+        let at = &mut next[group_of(item)];
+        values[*at as usize] = value(i, item);
+        *at += 1;
+    }
+    (starts, values)
+}
+
 /// Hash map for the hot tables: foldhash (fast, well mixed) with a fixed seed
 /// so that iteration order, and therefore report order, is repeatable.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
@@ -165,5 +192,20 @@ impl Correlator {
         for item in items {
             self.add_item(capture, &item);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_by;
+
+    #[test]
+    fn group_by_keeps_each_groups_items_in_order_and_counts_empty_groups() {
+        let items = [(2, 'a'), (0, 'b'), (2, 'c'), (0, 'd'), (3, 'e')];
+        let (starts, values) = group_by(&items, 4, |&(g, _)| g, |i, &(_, c)| (i, c));
+        assert_eq!(starts, [0, 2, 2, 4, 5]);
+        assert_eq!(values, [(1, 'b'), (3, 'd'), (0, 'a'), (2, 'c'), (4, 'e')]);
+        let (starts, values) = group_by(&[] as &[(usize, char)], 2, |&(g, _)| g, |i, _| i);
+        assert_eq!((starts, values), (vec![0, 0, 0], vec![]));
     }
 }

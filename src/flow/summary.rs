@@ -177,30 +177,23 @@ fn waiting_tallied(table: &ProbeTable, judged_until: Option<i64>) -> HashMap<u32
 /// Made apart from the summaries ([`Samples::of`]) so that a caller can
 /// have it made on another core while it does other work.
 pub struct Samples {
-    offsets: Vec<usize>,
+    offsets: Vec<u32>,
     samples: Vec<(u16, f32)>,
 }
 
 impl Samples {
     pub fn of(table: &ProbeTable) -> Samples {
-        let mut offsets = vec![0usize; table.flows.len() + 1];
-        for s in &table.rtt_samples {
-            offsets[s.flow as usize + 1] += 1;
-        }
-        for i in 1..offsets.len() {
-            offsets[i] += offsets[i - 1];
-        }
-        let mut next = offsets.clone();
-        let mut samples = vec![(0u16, 0f32); table.rtt_samples.len()];
-        for s in &table.rtt_samples {
-            samples[next[s.flow as usize]] = (s.capture, s.ms);
-            next[s.flow as usize] += 1;
-        }
+        let (offsets, samples) = super::group_by(
+            &table.rtt_samples,
+            table.flows.len(),
+            |s| s.flow as usize,
+            |_, s| (s.capture, s.ms),
+        );
         Samples { offsets, samples }
     }
 
     fn flow(&self, flow: usize) -> &[(u16, f32)] {
-        &self.samples[self.offsets[flow]..self.offsets[flow + 1]]
+        &self.samples[self.offsets[flow] as usize..self.offsets[flow + 1] as usize]
     }
 }
 

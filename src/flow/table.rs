@@ -519,27 +519,13 @@ impl ProbeTable {
     /// first sight) and marks traceroute flows; the hot path leaves this for
     /// once at the end. Call before reading `flows`.
     pub fn group(&mut self) {
-        // A counting sort by flow: one array for all flows, not one per flow.
-        let mut starts = std::mem::take(&mut self.flow_starts);
-        starts.clear();
-        starts.resize(self.flows.len() + 1, 0);
-        for p in &self.probes {
-            starts[p.flow as usize + 1] += 1;
-        }
-        for f in 1..starts.len() {
-            starts[f] += starts[f - 1];
-        }
-        let mut next = starts.clone();
-        let mut by_flow = std::mem::take(&mut self.by_flow);
-        by_flow.clear();
-        by_flow.resize(self.probes.len(), 0);
-        for (i, p) in self.probes.iter().enumerate() {
-            let at = &mut next[p.flow as usize];
-            by_flow[*at as usize] = i as u32;
-            *at += 1;
-        }
-        self.by_flow = by_flow;
-        self.flow_starts = starts;
+        // One array for all flows, not one per flow.
+        (self.flow_starts, self.by_flow) = super::group_by(
+            &self.probes,
+            self.flows.len(),
+            |p| p.flow as usize,
+            |i, _| i as u32,
+        );
         for meta in self.flow_index.values_mut() {
             let flow = &mut self.flows[meta.index as usize];
             flow.traceroute = meta.traceroute;
