@@ -2,9 +2,9 @@
 //! look at every flow on its own (summaries, report entries).
 //!
 //! Guarantees: [`map`] and [`filter_map`] return exactly what their
-//! sequential counterparts would, in the same order; small inputs stay on the calling thread; a panic in a worker
-//! is raised again on the caller. [`join`] runs two jobs at once;
-//! [`drop_aside`] frees off the caller's path.
+//! sequential counterparts would, in the same order; small inputs stay on
+//! the calling thread; a panic in a worker is raised again on the caller.
+//! [`join`] runs two jobs at once; [`drop_aside`] frees off the caller's path.
 
 use std::num::NonZeroUsize;
 

@@ -177,9 +177,9 @@ fn ms(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The text of every address and MAC the flows name, each formatted once: thousands of flows name the same few hundred addresses
-/// again and again, and formatting an IPv6 address costs far more than
-/// copying its text.
+/// The text of every address and MAC the flows name, each formatted once:
+/// thousands of flows name the same few hundred addresses again and again,
+/// and formatting an IPv6 address costs far more than copying its text.
 struct Names {
     addrs: FastMap<IpAddr, String>,
     macs: FastMap<[u8; 6], String>,
@@ -196,10 +196,7 @@ impl Names {
             names.note_addr(f.key.dst);
             for s in &f.path {
                 for m in [s.link.src_mac, s.link.dst_mac].into_iter().flatten() {
-                    names
-                        .macs
-                        .entry(m)
-                        .or_insert_with(|| MacAddr(m).to_string());
+                    names.note_mac(m);
                 }
                 if let Some(o) = s.outer {
                     names.note_addr(o.src);
@@ -217,6 +214,10 @@ impl Names {
 
     fn note_addr(&mut self, a: IpAddr) {
         self.addrs.entry(a).or_insert_with(|| a.to_string());
+    }
+
+    fn note_mac(&mut self, m: [u8; 6]) {
+        self.macs.entry(m).or_insert_with(|| MacAddr(m).to_string());
     }
 
     fn addr(&self, a: IpAddr) -> String {
