@@ -12,7 +12,9 @@
 # Usage: benches/replay.sh [SIZES...]     (default: 500000 1000000 2000000 4000000)
 #        DISTINCT_FLOWS=N benches/replay.sh  (default 10000000; 0 skips that part)
 # Needs tcpdump and tshark (apt-get install tcpdump tshark). Each timing is the
-# best of 3 runs with the file in the page cache; memory is peak RSS.
+# best of 3 runs with the file in the page cache, the tools taking turns (cat,
+# isatap-trace, tcpdump, cat, ...) so that a busy spell of a shared machine
+# falls on all of them alike; memory is peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,19 +30,24 @@ gen=target/release/examples/make-replay
 dir=target/replay
 mkdir -p "$dir"
 
-# best_of CMD...: the shortest wall time of 3 runs, and the peak RSS (KiB) of that run.
+# timed CMD...: the wall time of one run and its peak RSS (KiB).
 stats=$(mktemp)
 trap 'rm -f "$stats"' EXIT
+timed() {
+    /usr/bin/time -o "$stats" -f "%e %M" "$@" >/dev/null 2>&1 || true
+    tail -1 "$stats"
+}
+# best_of CMD...: the shortest wall time of 3 runs, and the peak RSS (KiB) of that run.
 best_of() {
-    local best="" rss="" out
+    local best="" rss="" t m
     for _ in 1 2 3; do
-        /usr/bin/time -o "$stats" -f "%e %M" "$@" >/dev/null 2>&1 || true
-        out=$(tail -1 "$stats")
-        local t=${out% *} m=${out#* }
+        read -r t m < <(timed "$@")
         if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
     done
     echo "$best $rss"
 }
+# shorter A B: true when wall time A is below B (or B is not set yet).
+shorter() { [ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN{exit !(a<b)}'; }
 
 slice="$dir/replay-200000.pcapng"
 [ -f "$slice" ] || "$gen" --frames 200000 --out "$slice" >/dev/null
@@ -55,9 +62,15 @@ for n in "${sizes[@]}"; do
     [ -f "$file" ] || "$gen" --frames "$n" --out "$file" >/dev/null
     mb=$(( $(stat -c %s "$file") / 1048576 ))
     cat "$file" >/dev/null
-    read -r cat_s _ < <(best_of cat "$file")
-    read -r ours_s ours_rss < <(best_of "$bin" analyze "$file")
-    read -r tcpdump_s _ < <(best_of tcpdump -nn -r "$file" 'ip proto 41')
+    cat_s="" ours_s="" ours_rss="" tcpdump_s=""
+    for _ in 1 2 3; do
+        read -r t _ < <(timed cat "$file")
+        shorter "$t" "$cat_s" && cat_s=$t
+        read -r t m < <(timed "$bin" analyze "$file")
+        shorter "$t" "$ours_s" && { ours_s=$t; ours_rss=$m; }
+        read -r t _ < <(timed tcpdump -nn -r "$file" 'ip proto 41')
+        shorter "$t" "$tcpdump_s" && tcpdump_s=$t
+    done
     awk -v n="$n" -v mb="$mb" -v c="$cat_s" -v o="$ours_s" -v r="$ours_rss" -v t="$tcpdump_s" 'BEGIN{
         printf "%-9d %7d  %7.3f  %14.3f %9.2f  %9.1f  %12.3f  %9.1fx %9.1fx\n",
             n, mb, c, o, n/o/1e6, r/1024, t, t/o, o/c }'
