@@ -30,12 +30,17 @@ gen=target/release/examples/make-replay
 dir=target/replay
 mkdir -p "$dir"
 
-# timed CMD...: the wall time of one run and its peak RSS (KiB).
+# timed CMD...: the wall time of one run (to the millisecond: /usr/bin/time's
+# own figure is rounded to 10 ms, a seventh of what cat takes) and its peak
+# RSS (KiB).
 stats=$(mktemp)
 trap 'rm -f "$stats"' EXIT
 timed() {
-    /usr/bin/time -o "$stats" -f "%e %M" "$@" >/dev/null 2>&1 || true
-    tail -1 "$stats"
+    local from to
+    from=$(date +%s%N)
+    /usr/bin/time -o "$stats" -f "%M" "$@" >/dev/null 2>&1 || true
+    to=$(date +%s%N)
+    echo "$(awk -v ns="$((to - from))" 'BEGIN{printf "%.3f", ns/1e9}') $(tail -1 "$stats")"
 }
 # best_of CMD...: the shortest wall time of 3 runs, and the peak RSS (KiB) of that run.
 best_of() {

@@ -36,7 +36,7 @@ const BATCHES: usize = 3;
 /// is not even through a capture (the first probes of each flow are kept in
 /// detail, later ones only counted); with 3 batches each thread waited for
 /// the other 30-60 ms of a 2-million-frame replay, with 24 one of them waits
-/// a few ms. Costs about 1 MiB of results per batch.
+/// a few ms. Each batch holds room for about 1.6 MiB of results.
 const SPLIT_BATCHES: usize = 24;
 /// Input bytes per result a batch makes room for: a pcapng record of a
 /// 60-byte Ethernet frame holding an ISATAP echo, 92 bytes, every other one
