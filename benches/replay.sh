@@ -42,17 +42,17 @@ timed() {
     to=$(date +%s%N)
     echo "$(awk -v ns="$((to - from))" 'BEGIN{printf "%.3f", ns/1e9}') $(tail -1 "$stats")"
 }
+# shorter A B: true when wall time A is below B (or B is not set yet).
+shorter() { [ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN{exit !(a<b)}'; }
 # best_of CMD...: the shortest wall time of 3 runs, and the peak RSS (KiB) of that run.
 best_of() {
     local best="" rss="" t m
     for _ in 1 2 3; do
         read -r t m < <(timed "$@")
-        if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
+        if shorter "$t" "$best"; then best=$t; rss=$m; fi
     done
     echo "$best $rss"
 }
-# shorter A B: true when wall time A is below B (or B is not set yet).
-shorter() { [ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN{exit !(a<b)}'; }
 
 slice="$dir/replay-200000.pcapng"
 [ -f "$slice" ] || "$gen" --frames 200000 --out "$slice" >/dev/null
