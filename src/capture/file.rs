@@ -36,12 +36,19 @@ const BATCHES: usize = 3;
 /// is not even through a capture (the first probes of each flow are kept in
 /// detail, later ones only counted); with 3 batches each thread waited for
 /// the other 30-60 ms of a 2-million-frame replay, with 24 one of them waits
-/// a few ms. Each batch holds room for about 1.6 MiB of results.
+/// a few ms.
 const SPLIT_BATCHES: usize = 24;
-/// Input bytes per result a batch makes room for: a pcapng record of a
-/// 60-byte Ethernet frame holding an ISATAP echo, 92 bytes, every other one
-/// relevant (the busy router's mix; more only costs a copy as the batch grows).
-const MIN_RESULT_BYTES: usize = 184;
+/// Results a batch of a split walk holds: it goes to the caller when they
+/// are there or after [`BATCH_BYTES`] of input, whichever comes first, and
+/// never grows. About what 2 MiB of a busy router's capture gives (the
+/// replay benchmark's mix makes some 6 000 observations of 144 bytes per
+/// 2 MiB): room made for the worst case, twice that, was twice the memory
+/// in flight, all of it new pages the reading thread had to fault in.
+const BATCH_RESULTS: usize = 6144;
+/// Room kept free in a batch's results for the frame being framed: a frame
+/// gives at most two (the correlation's stage), and a stage that gives more
+/// only makes the batch grow.
+const RESULT_SLACK: usize = 4;
 /// Link type given to a packet that names an interface its section never described.
 pub const LINKTYPE_NO_INTERFACE: u32 = u32::MAX;
 
@@ -287,7 +294,8 @@ impl CaptureFile {
                     Some(hook) => hook,
                     None => &|_| {},
                 };
-                let outlet = Outlet::new(full_tx, free_rx, in_flight, progress);
+                let results = if keep_frames { 0 } else { BATCH_RESULTS };
+                let outlet = Outlet::new(full_tx, free_rx, in_flight, results, progress);
                 let (framer, damage) = if keep_frames {
                     read_batches(reader, framer, offset, &mut stage, outlet)
                 } else {
@@ -468,6 +476,8 @@ struct Outlet<'p, T> {
     spare: Vec<Batch<T>>,
     made: usize,
     most: usize,
+    /// Room for results in each batch made.
+    results: usize,
     progress: &'p dyn Fn(u64),
 }
 
@@ -476,6 +486,7 @@ impl<'p, T> Outlet<'p, T> {
         full: SyncSender<Batch<T>>,
         free: Receiver<Batch<T>>,
         in_flight: usize,
+        results: usize,
         progress: &'p dyn Fn(u64),
     ) -> Outlet<'p, T> {
         Outlet {
@@ -484,6 +495,7 @@ impl<'p, T> Outlet<'p, T> {
             spare: Vec::new(),
             made: 0,
             most: in_flight + 1,
+            results,
             progress,
         }
     }
@@ -497,9 +509,7 @@ impl<'p, T> Outlet<'p, T> {
                 Batch {
                     data: Vec::new(),
                     frames: Vec::new(),
-                    // Room for the results of a batch of small relevant
-                    // frames: growing by doubling would copy them each time.
-                    out: Vec::with_capacity(BATCH_BYTES / MIN_RESULT_BYTES),
+                    out: Vec::with_capacity(self.results),
                 }
             }
             (None, Err(_)) => self.free.recv().ok()?,
@@ -528,6 +538,8 @@ impl<'p, T> Outlet<'p, T> {
 enum Framed {
     /// Every record up to the limit was framed.
     Done,
+    /// The results filled the room made for them: framing stopped early.
+    Full,
     /// The record at the position needs this many bytes, more than are there.
     Need(usize),
     Damaged(String),
@@ -535,7 +547,9 @@ enum Framed {
 
 /// Frames the records of `data` from `*pos` until `limit` (a record that
 /// starts before `limit` is framed whole), running `stage` on each packet or
-/// listing it in `frames`. `*pos` ends at the first record not framed.
+/// listing it in `frames`; without `frames`, stops early once `out` is as
+/// full as its room allows ([`Framed::Full`]). `*pos` ends at the first
+/// record not framed.
 fn frame_records<T, S>(
     framer: &mut Framer,
     data: &[u8],
@@ -549,7 +563,11 @@ where
     S: FnMut(&Frame<'_>, &mut Vec<T>),
 {
     let mut frames = frames;
+    let room = out.capacity().saturating_sub(RESULT_SLACK);
     while *pos < limit {
+        if frames.is_none() && out.len() >= room {
+            return Framed::Full;
+        }
         let at = *pos;
         if frames.is_none()
             && let Some((frame, len)) = framer.plain_packet(&data[at..])
@@ -662,7 +680,8 @@ where
         );
         need = 0;
         let damage = match framed {
-            Framed::Done => None,
+            // Full never comes here: this walk lists frames, it makes no results.
+            Framed::Done | Framed::Full => None,
             Framed::Need(n) => {
                 need = n;
                 None
@@ -691,7 +710,8 @@ where
 
 /// The reading thread of a split walk: reads through one small buffer,
 /// runs the stage on each packet as soon as it is framed, and sends the
-/// stage's results on about every [`BATCH_BYTES`] of input.
+/// stage's results on when a batch holds [`BATCH_RESULTS`] of them or after
+/// about [`BATCH_BYTES`] of input.
 fn stream_batches<T, S>(
     mut reader: Box<dyn Read + Send>,
     mut framer: Framer,
@@ -714,31 +734,46 @@ where
         let filled = kept + read;
         let at_end = filled < buf.len();
         let mut pos = 0usize;
-        let framed = frame_records(
-            &mut framer,
-            &buf[..filled],
-            &mut pos,
-            filled,
-            stage,
-            None,
-            &mut batch.out,
-        );
-        offset += pos as u64;
-        batch_bytes += pos;
-        let damage = match framed {
-            Framed::Done => None,
-            Framed::Need(n) => {
-                // A record longer than the buffer: make room for it.
-                if n > buf.len() {
-                    buf.resize(n, 0);
+        let damage = loop {
+            let from = pos;
+            let framed = frame_records(
+                &mut framer,
+                &buf[..filled],
+                &mut pos,
+                filled,
+                stage,
+                None,
+                &mut batch.out,
+            );
+            offset += (pos - from) as u64;
+            batch_bytes += pos - from;
+            match framed {
+                Framed::Full => {
+                    if !outlet.send(batch, offset) {
+                        return (framer, None);
+                    }
+                    batch = match outlet.get() {
+                        Some(b) => b,
+                        None => return (framer, None),
+                    };
+                    batch_bytes = 0;
                 }
-                None
+                Framed::Done => break None,
+                Framed::Need(n) => {
+                    // A record longer than the buffer: make room for it.
+                    if n > buf.len() {
+                        buf.resize(n, 0);
+                    }
+                    break None;
+                }
+                Framed::Damaged(reason) => {
+                    break Some(Damage::Malformed {
+                        after_frame: framer.records,
+                        offset,
+                        reason,
+                    });
+                }
             }
-            Framed::Damaged(reason) => Some(Damage::Malformed {
-                after_frame: framer.records,
-                offset,
-                reason,
-            }),
         };
         buf.copy_within(pos..filled, 0);
         kept = filled - pos;
