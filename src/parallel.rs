@@ -50,7 +50,16 @@ where
             .chunks(chunk)
             .enumerate()
             .skip(1)
-            .map(|(n, part)| s.spawn(move || results(f, n * chunk, part).collect::<Vec<U>>()))
+            .map(|(n, part)| {
+                s.spawn(move || {
+                    // Room for every item's result at once: a filter's
+                    // iterator gives no size, and growing by doubling would
+                    // copy the results again and again into new memory.
+                    let mut out = Vec::with_capacity(part.len());
+                    out.extend(results(f, n * chunk, part));
+                    out
+                })
+            })
             .collect();
         // The caller's own part goes straight into the result.
         let mut out = Vec::with_capacity(items.len());
