@@ -292,11 +292,13 @@ enum Role {
 
 impl ProbeTable {
     pub fn new(limits: Limits) -> ProbeTable {
-        // Room for as many probes and samples as the limits allow, reserved
-        // once: pages are backed only as they are written, where growing by
-        // doubling copied each array into fresh memory again and again.
+        // Room for as many flows, probes and samples as the limits allow,
+        // reserved once: pages are backed only as they are written, where
+        // growing by doubling copied each array into fresh memory again and
+        // again.
         ProbeTable {
             limits,
+            flows: Vec::with_capacity(limits.max_flows),
             probes: Vec::with_capacity(limits.max_probes),
             details: Vec::with_capacity(limits.max_probes),
             rtt_samples: Vec::with_capacity(MAX_RTT_SAMPLES),
