@@ -99,7 +99,7 @@ fn decoding(c: &mut Criterion) {
         b.iter(|| {
             for f in &all {
                 out.clear();
-                black_box(items_of(0, &frame(f), &mut out));
+                black_box(items_of(&frame(f), &mut out));
             }
         })
     });
@@ -109,7 +109,7 @@ fn decoding(c: &mut Criterion) {
             for f in &all {
                 out.clear();
                 let fr = frame(f);
-                items_of_decoded(0, &fr, &decode(&fr), &mut out);
+                items_of_decoded(&fr, &decode(&fr), &mut out);
                 black_box(&out);
             }
         })
@@ -121,7 +121,7 @@ fn correlating(c: &mut Criterion) {
     let all = frames(&replay());
     let mut items: Vec<Item> = Vec::new();
     for f in &all {
-        items_of(0, &frame(f), &mut items);
+        items_of(&frame(f), &mut items);
     }
     let mut g = c.benchmark_group("correlate");
     g.throughput(Throughput::Elements(all.len() as u64));

@@ -113,7 +113,7 @@ pub fn decode_frame(data: &[u8]) {
     for ip in &d.ips {
         assert!(ip.offset <= bytes.len(), "IP layer beyond the frame");
     }
-    std::hint::black_box(observe(0, &frame, &d));
+    std::hint::black_box(observe(&frame, &d));
     if let Some(e) = d.error {
         assert_terminal_safe(&e.to_string());
     }

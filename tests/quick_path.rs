@@ -17,7 +17,7 @@ fn check(path: &Path) -> (u64, u64) {
     let (mut frames, mut fast) = (0, 0);
     file.for_each_frame(|frame| {
         frames += 1;
-        let q = quick(3, frame);
+        let q = quick(frame);
         if q == Quick::Slow {
             return;
         }
@@ -30,7 +30,7 @@ fn check(path: &Path) -> (u64, u64) {
             path.display(),
             frame.index
         );
-        let full = observe(3, frame, &d);
+        let full = observe(frame, &d);
         match q {
             Quick::Irrelevant => assert_eq!(full, None, "{} frame {}", path.display(), frame.index),
             Quick::Observed(o) => {

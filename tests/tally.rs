@@ -18,7 +18,14 @@ fn v6(s: &str) -> IpAddr {
     IpAddr::V6(s.parse::<Ipv6Addr>().unwrap())
 }
 
-fn echo(capture: u16, ts_ms: i64, seq: u16, reply: bool, tunnel_from: Option<Ipv4Addr>) -> Item {
+/// An echo of capture number `capture`, as the correlator takes it.
+fn echo(
+    capture: u16,
+    ts_ms: i64,
+    seq: u16,
+    reply: bool,
+    tunnel_from: Option<Ipv4Addr>,
+) -> (u16, Item) {
     let (src, dst, what) = if reply {
         (
             v6(CLIENT),
@@ -40,8 +47,7 @@ fn echo(capture: u16, ts_ms: i64, seq: u16, reply: bool, tunnel_from: Option<Ipv
             },
         )
     };
-    Item::Observed(Observation {
-        capture,
+    let item = Item::Observed(Observation {
         frame: u64::from(seq) * 2 + u64::from(reply),
         ts_ns: ts_ms * 1_000_000,
         link: LinkFacts::default(),
@@ -55,7 +61,8 @@ fn echo(capture: u16, ts_ms: i64, seq: u16, reply: bool, tunnel_from: Option<Ipv
         dst,
         hop_limit: if reply { 126 } else { 128 },
         what,
-    })
+    });
+    (capture, item)
 }
 
 fn summary(items: &[(u16, Item)]) -> isatap_trace::flow::FlowSummary {
@@ -74,22 +81,22 @@ fn a_long_ping_is_counted_once_per_probe() {
     let mut items = Vec::new();
     for seq in 0..100u16 {
         let t = i64::from(seq) * 1000;
-        items.push((0, echo(0, t, seq, false, None)));
+        items.push(echo(0, t, seq, false, None));
         // Every request twice, as `tcpdump -i any` records it.
-        items.push((0, echo(0, t, seq, false, None)));
+        items.push(echo(0, t, seq, false, None));
         // Every third probe unanswered; the others answered through the router
         // after 20 ms, the reply recorded twice.
         if seq % 3 != 0 {
-            items.push((0, echo(0, t + 20, seq, true, Some(ROUTER_V4))));
-            items.push((0, echo(0, t + 20, seq, true, Some(ROUTER_V4))));
+            items.push(echo(0, t + 20, seq, true, Some(ROUTER_V4)));
+            items.push(echo(0, t + 20, seq, true, Some(ROUTER_V4)));
         }
     }
     // The router's capture saw the same probes (another clock), and the replies.
     for seq in 0..100u16 {
         let t = 5_000 + i64::from(seq) * 1000;
-        items.push((1, echo(1, t, seq, false, None)));
+        items.push(echo(1, t, seq, false, None));
         if seq % 3 != 0 {
-            items.push((1, echo(1, t + 19, seq, true, None)));
+            items.push(echo(1, t + 19, seq, true, None));
         }
     }
     let s = summary(&items);
@@ -108,8 +115,8 @@ fn tallied_replies_from_a_node_itself_are_rejected() {
     let mut items = Vec::new();
     for seq in 0..40u16 {
         let t = i64::from(seq) * 1000;
-        items.push((0, echo(0, t, seq, false, None)));
-        items.push((0, echo(0, t + 30, seq, true, Some(NODE_V4))));
+        items.push(echo(0, t, seq, false, None));
+        items.push(echo(0, t + 30, seq, true, Some(NODE_V4)));
     }
     let s = summary(&items);
     assert_eq!(s.probes, 40);
@@ -129,23 +136,14 @@ fn replay_items() -> Vec<(u16, Item)> {
     let mut file = isatap_trace::capture::file::CaptureFile::open(&path).expect("open");
     file.for_each_frame(|f| {
         let mut out = Vec::new();
-        isatap_trace::flow::items_of(0, f, &mut out);
+        isatap_trace::flow::items_of(f, &mut out);
         items.extend(out.into_iter().map(|i| (0u16, i)));
     });
     std::fs::remove_file(&path).ok();
     let again: Vec<(u16, Item)> = items
         .iter()
         .step_by(3)
-        .map(|(_, i)| match i {
-            Item::Observed(o) => (
-                1,
-                Item::Observed(Observation {
-                    capture: 1,
-                    ..o.clone()
-                }),
-            ),
-            other => (1, other.clone()),
-        })
+        .map(|(_, i)| (1, i.clone()))
         .collect();
     items.extend(again);
     items

@@ -68,7 +68,7 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
         // Decoding runs on the reading thread, correlation on this one.
         let (summary, _) = file.for_each_frame_split(
             |frame: &Frame<'_>, out: &mut Vec<Item>| {
-                let decoding = items_of(index, frame, out);
+                let decoding = items_of(frame, out);
                 count(&mut info, frame, decoding);
             },
             |items| correlator.add_items(index, items),

@@ -99,12 +99,13 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Takes the facts of one observation: its tunnel, and what it says of
-    /// the control plane when it is not a probe packet.
+    /// Takes the facts of one observation of capture number `capture`: its
+    /// tunnel, and what it says of the control plane when it is not a probe
+    /// packet.
     #[inline]
-    pub fn add(&mut self, o: &Observation) {
+    pub fn add(&mut self, capture: u16, o: &Observation) {
         let at = At {
-            capture: o.capture,
+            capture,
             frame: o.frame,
             ts_ns: o.ts_ns,
         };
@@ -145,21 +146,21 @@ impl Facts {
                 };
                 push(&mut self.router_adverts, seen, &mut self.dropped);
             }
-            What::NeighborSolicit { target, lladdr } => {
+            What::NeighborSolicit(n) => {
                 let seen = NeighborSeen {
                     at,
                     src: o.src,
-                    target: *target,
-                    mac: lladdr.or(o.link.src_mac),
+                    target: n.target,
+                    mac: n.lladdr.or(o.link.src_mac),
                 };
                 push(&mut self.neighbor_solicits, seen, &mut self.dropped);
             }
-            What::NeighborAdvert { target, lladdr, .. } => {
+            What::NeighborAdvert { neighbor: n, .. } => {
                 let seen = NeighborSeen {
                     at,
                     src: o.src,
-                    target: *target,
-                    mac: lladdr.or(o.link.src_mac),
+                    target: n.target,
+                    mac: n.lladdr.or(o.link.src_mac),
                 };
                 push(&mut self.neighbor_adverts, seen, &mut self.dropped);
             }

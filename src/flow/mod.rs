@@ -91,12 +91,12 @@ pub enum Decoding {
 
 /// The items of one frame: the fast path for common frames, the full decoder
 /// for the rest. Needs no shared state, so it can run on another thread.
-pub fn items_of(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Decoding {
-    match quick::quick_into(capture, frame, out) {
+pub fn items_of(frame: &Frame<'_>, out: &mut Vec<Item>) -> Decoding {
+    match quick::quick_into(frame, out) {
         quick::Fast::Irrelevant | quick::Fast::Observed => Decoding::Clean,
         quick::Fast::Slow => {
             let decoded = decode(frame);
-            items_of_decoded(capture, frame, &decoded, out);
+            items_of_decoded(frame, &decoded, out);
             match decoded.error {
                 None => Decoding::Clean,
                 Some(e) if e.is_unsupported() => Decoding::Unsupported,
@@ -107,12 +107,7 @@ pub fn items_of(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Decodin
 }
 
 /// The items of a frame already decoded.
-pub fn items_of_decoded(
-    capture: u16,
-    frame: &Frame<'_>,
-    decoded: &Decoded<'_>,
-    out: &mut Vec<Item>,
-) {
+pub fn items_of_decoded(frame: &Frame<'_>, decoded: &Decoded<'_>, out: &mut Vec<Item>) {
     if decoded.ips.len() == 1
         && decoded.link.src_mac.is_none()
         && let Some(ip) = decoded.innermost()
@@ -123,7 +118,7 @@ pub fn items_of_decoded(
             dst: ip.dst,
         });
     }
-    if let Some(o) = observe(capture, frame, decoded) {
+    if let Some(o) = observe(frame, decoded) {
         out.push(Item::Observed(o));
     }
 }
@@ -178,8 +173,8 @@ impl Correlator {
     fn add_located(&mut self, capture: u16, item: &Item, at: Option<&table::Located>) {
         match item {
             Item::Observed(o) => {
-                self.table.add_located(o, at);
-                self.facts.add(o);
+                self.table.add_located(capture, o, at);
+                self.facts.add(capture, o);
             }
             Item::RawLink { src, dst } => self.facts.add_raw_link_packet(capture, *src, *dst),
         }
@@ -188,7 +183,7 @@ impl Correlator {
     /// Takes one decoded frame of capture number `capture`.
     pub fn add(&mut self, capture: u16, frame: &Frame<'_>, decoded: &Decoded<'_>) {
         let mut items = Vec::new();
-        items_of_decoded(capture, frame, decoded, &mut items);
+        items_of_decoded(frame, decoded, &mut items);
         for item in items {
             self.add_item(capture, &item);
         }

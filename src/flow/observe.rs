@@ -4,7 +4,7 @@
 //! cannot matter (LAN chatter, ARP, non-probe UDP/TCP).
 //!
 //! Guarantees: no allocation except for Router Advertisements (their prefix
-//! and route lists), which are rare.
+//! and route lists) and neighbor discovery messages, which are rare.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -87,21 +87,28 @@ pub enum What {
     },
     RouterSolicit,
     RouterAdvert(Box<RaContent>),
-    NeighborSolicit {
-        target: Ipv6Addr,
-        lladdr: Option<Mac>,
-    },
+    /// Boxed, as the advertisement's neighbor: both are rare, and inline
+    /// they would make every observation larger.
+    NeighborSolicit(Box<Neighbor>),
     NeighborAdvert {
-        target: Ipv6Addr,
-        lladdr: Option<Mac>,
+        neighbor: Box<Neighbor>,
         router: bool,
     },
 }
 
-/// One relevant packet as seen at one capture point.
+/// The address a neighbor solicitation asks about or an advertisement
+/// announces, and the link-layer address option it carried (the sender's in
+/// a solicitation, the target's in an advertisement).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Neighbor {
+    pub target: Ipv6Addr,
+    pub lladdr: Option<Mac>,
+}
+
+/// One relevant packet as seen at one capture point (which one, the caller
+/// keeps beside it: every observation of a batch comes from the same capture).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observation {
-    pub capture: u16,
     pub frame: u64,
     pub ts_ns: i64,
     pub link: LinkFacts,
@@ -119,7 +126,7 @@ fn mac(bytes: Option<&[u8]>) -> Option<Mac> {
 }
 
 /// The observation for a decoded frame, if the frame can matter.
-pub fn observe(capture: u16, frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Observation> {
+pub fn observe(frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Observation> {
     let inner = d.innermost()?;
     let what = match &d.transport {
         Transport::Icmpv6(m) => match &m.message {
@@ -158,18 +165,22 @@ pub fn observe(capture: u16, frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Obser
                 }
                 What::RouterAdvert(Box::new(content))
             }
-            Icmpv6Message::NeighborSolicit { target, options } => What::NeighborSolicit {
-                target: *target,
-                lladdr: mac(options.source_link_addr()),
-            },
+            Icmpv6Message::NeighborSolicit { target, options } => {
+                What::NeighborSolicit(Box::new(Neighbor {
+                    target: *target,
+                    lladdr: mac(options.source_link_addr()),
+                }))
+            }
             Icmpv6Message::NeighborAdvert {
                 target,
                 options,
                 router,
                 ..
             } => What::NeighborAdvert {
-                target: *target,
-                lladdr: mac(options.target_link_addr()),
+                neighbor: Box::new(Neighbor {
+                    target: *target,
+                    lladdr: mac(options.target_link_addr()),
+                }),
                 router: *router,
             },
             _ => return None,
@@ -236,7 +247,6 @@ pub fn observe(capture: u16, frame: &Frame<'_>, d: &Decoded<'_>) -> Option<Obser
         LinkKind::RawIp | LinkKind::Null | LinkKind::Ppp
     ) || (d.link.src_mac.is_none() && d.link.dst_mac.is_none());
     Some(Observation {
-        capture,
         frame: frame.index,
         ts_ns: frame.ts_ns,
         link: LinkFacts {

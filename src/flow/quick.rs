@@ -190,9 +190,9 @@ fn network(ethertype: u16, l3: &[u8]) -> Result<Packet, Fast> {
 }
 
 /// Frames the fast path knows: Ethernet with at most two VLAN tags.
-pub fn quick(capture: u16, frame: &Frame<'_>) -> Quick {
+pub fn quick(frame: &Frame<'_>) -> Quick {
     let mut out = Vec::new();
-    match quick_into(capture, frame, &mut out) {
+    match quick_into(frame, &mut out) {
         Fast::Irrelevant => Quick::Irrelevant,
         Fast::Slow => Quick::Slow,
         Fast::Observed => match out.pop() {
@@ -216,7 +216,7 @@ pub enum Fast {
 /// [`quick`] writing the observation straight into `out` (the hot path:
 /// the observation is built where it stays, not moved through return values).
 #[inline]
-pub fn quick_into(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast {
+pub fn quick_into(frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast {
     if frame.link_type != LINKTYPE_ETHERNET {
         return Fast::Slow;
     }
@@ -254,7 +254,6 @@ pub fn quick_into(capture: u16, frame: &Frame<'_>, out: &mut Vec<Item>) -> Fast 
         Some(m)
     };
     out.push(Item::Observed(Observation {
-        capture,
         frame: frame.index,
         ts_ns: frame.ts_ns,
         link: LinkFacts {

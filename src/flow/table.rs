@@ -306,9 +306,10 @@ impl ProbeTable {
         }
     }
 
-    /// Adds an observation; returns true when it concerned a probe.
-    pub fn add(&mut self, o: &Observation) -> bool {
-        self.add_located(o, self.locate(o).as_ref())
+    /// Adds an observation of capture number `capture`; returns true when
+    /// it concerned a probe.
+    pub fn add(&mut self, capture: u16, o: &Observation) -> bool {
+        self.add_located(capture, o, self.locate(o).as_ref())
     }
 
     /// The probe `o` concerns, if any, found from the observation alone.
@@ -333,7 +334,7 @@ impl ProbeTable {
     }
 
     /// [`Self::add`] with the observation's probe located already.
-    pub fn add_located(&mut self, o: &Observation, at: Option<&Located>) -> bool {
+    pub fn add_located(&mut self, capture: u16, o: &Observation, at: Option<&Located>) -> bool {
         let Some(at) = at else {
             return false;
         };
@@ -348,7 +349,7 @@ impl ProbeTable {
                     quoted: Some(q),
                 },
             ) => Role::Error(ErrorSighting {
-                seen: sighting(o),
+                seen: sighting(capture, o),
                 v6: *v6,
                 ty: *ty,
                 code: *code,
@@ -364,8 +365,8 @@ impl ProbeTable {
             Role::Error(e) => e.quoted_hop_limit,
             Role::Reply => u8::MAX,
         };
-        match self.probe(at, hop_limit, &role, o) {
-            Slot::Detailed(index) => self.record(index, role, sighting(o)),
+        match self.probe(at, hop_limit, &role, capture, o) {
+            Slot::Detailed(index) => self.record(index, role, sighting(capture, o)),
             Slot::Tallied | Slot::Untracked => {}
         }
         true
@@ -374,7 +375,14 @@ impl ProbeTable {
     /// The detailed probe for (flow, n), created on first sight (also for a
     /// reply or error whose request was not captured) while the flow has
     /// fewer than its limit; beyond, the observation is tallied.
-    fn probe(&mut self, at: &Located, hop_limit: u8, role: &Role, o: &Observation) -> Slot {
+    fn probe(
+        &mut self,
+        at: &Located,
+        hop_limit: u8,
+        role: &Role,
+        capture: u16,
+        o: &Observation,
+    ) -> Slot {
         if let Some((k, last_n, p)) = self.recent
             && last_n == at.n
             && k == at.hot
@@ -386,14 +394,21 @@ impl ProbeTable {
             }
             return Slot::Detailed(p);
         }
-        let found = self.lookup(at, hop_limit, role, o);
+        let found = self.lookup(at, hop_limit, role, capture, o);
         if let Slot::Detailed(p) = found {
             self.recent = Some((at.hot, at.n, p));
         }
         found
     }
 
-    fn lookup(&mut self, at: &Located, hop_limit: u8, role: &Role, o: &Observation) -> Slot {
+    fn lookup(
+        &mut self,
+        at: &Located,
+        hop_limit: u8,
+        role: &Role,
+        capture: u16,
+        o: &Observation,
+    ) -> Slot {
         let Located { hot, hash, n, .. } = *at;
         let flows = &mut self.flows;
         let max_flows = self.limits.max_flows;
@@ -443,6 +458,7 @@ impl ProbeTable {
                 &mut self.evicted,
                 n,
                 role,
+                capture,
                 o,
             );
             return Slot::Tallied;
@@ -651,10 +667,10 @@ pub struct Located {
     kind: RoleKind,
 }
 
-/// Where and how an observation was seen.
-fn sighting(o: &Observation) -> Sighting {
+/// Where and how an observation of capture number `capture` was seen.
+fn sighting(capture: u16, o: &Observation) -> Sighting {
     Sighting {
-        capture: o.capture,
+        capture,
         frame: o.frame,
         ts_ns: o.ts_ns,
         hop_limit: o.hop_limit,
@@ -675,23 +691,24 @@ fn tally(
     evicted: &mut Evictions,
     n: u32,
     role: &Role,
+    capture: u16,
     o: &Observation,
 ) {
-    if meta.tally.capture != o.capture {
+    if meta.tally.capture != capture {
         flush(meta, &mut flows[meta.index as usize]);
-        meta.tally.capture = o.capture;
+        meta.tally.capture = capture;
     }
     let t = &mut meta.tally;
     match role {
         Role::Request => {
-            if waiters.request(o.capture, meta.index, n, o.ts_ns, &mut meta.latest) {
+            if waiters.request(capture, meta.index, n, o.ts_ns, &mut meta.latest) {
                 t.requests += 1;
                 t.highest_hop = t.highest_hop.max(o.hop_limit);
             }
         }
         Role::Reply => {
             if let Answer::First(sent) =
-                waiters.answer(o.capture, meta.index, n, o.ts_ns, &mut meta.latest)
+                waiters.answer(capture, meta.index, n, o.ts_ns, &mut meta.latest)
             {
                 match o.outer {
                     Some(outer) if outer.kind == crate::decode::TunnelKind::Isatap => {
@@ -703,7 +720,7 @@ fn tally(
                 if samples.len() < MAX_RTT_SAMPLES {
                     samples.push(RttSample {
                         flow: meta.index,
-                        capture: o.capture,
+                        capture,
                         ms: o.ts_ns.saturating_sub(sent) as f32 / 1e6,
                     });
                 } else {
@@ -713,7 +730,7 @@ fn tally(
         }
         Role::Error(_) => {
             if let Answer::First(_) =
-                waiters.answer(o.capture, meta.index, n, o.ts_ns, &mut meta.latest)
+                waiters.answer(capture, meta.index, n, o.ts_ns, &mut meta.latest)
             {
                 t.errors += 1;
             }
@@ -798,7 +815,6 @@ mod tests {
 
     fn udp_probe(src: IpAddr, dst: IpAddr) -> Observation {
         Observation {
-            capture: 0,
             frame: 1,
             ts_ns: 0,
             link: LinkFacts::default(),
@@ -820,8 +836,8 @@ mod tests {
         let v6 = |d| IpAddr::V6(Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0x0a00, d));
         assert_eq!(addr_bits_of(v4(1)), addr_bits_of(v6(1)));
         let mut table = ProbeTable::new(Limits::default());
-        assert!(table.add(&udp_probe(v4(1), v4(2))));
-        assert!(table.add(&udp_probe(v6(1), v6(2))));
+        assert!(table.add(0, &udp_probe(v4(1), v4(2))));
+        assert!(table.add(0, &udp_probe(v6(1), v6(2))));
         assert_eq!(table.flows.len(), 2);
         assert_eq!(table.flows[0].key.src, v4(1));
         assert_eq!(table.flows[1].key.src, v6(1));
