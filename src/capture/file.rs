@@ -41,9 +41,9 @@ const SPLIT_BATCHES: usize = 24;
 /// Results a batch of a split walk holds: it goes to the caller when they
 /// are there or after [`BATCH_BYTES`] of input, whichever comes first, and
 /// never grows. About what 2 MiB of a busy router's capture gives (the
-/// replay benchmark's mix makes some 6 000 observations of 144 bytes per
-/// 2 MiB): room made for the worst case, twice that, was twice the memory
-/// in flight, all of it new pages the reading thread had to fault in.
+/// replay benchmark's mix makes some 6 000 observations per 2 MiB): room
+/// made for the worst case, twice that, was twice the memory in flight, all
+/// of it new pages the reading thread had to fault in.
 const BATCH_RESULTS: usize = 6144;
 /// Room kept free in a batch's results for the frame being framed: a frame
 /// gives at most two (the correlation's stage), and a stage that gives more
