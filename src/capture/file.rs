@@ -532,6 +532,15 @@ impl<'p, T> Outlet<'p, T> {
         }
         true
     }
+
+    /// [`Self::send`], then an empty batch to fill next; `None` when the
+    /// caller has gone away.
+    fn pass(&mut self, batch: Batch<T>, reached: u64) -> Option<Batch<T>> {
+        if !self.send(batch, reached) {
+            return None;
+        }
+        self.get()
+    }
 }
 
 /// How framing the records in a stretch of bytes ended.
@@ -749,13 +758,10 @@ where
             batch_bytes += pos - from;
             match framed {
                 Framed::Full => {
-                    if !outlet.send(batch, offset) {
+                    let Some(next) = outlet.pass(batch, offset) else {
                         return (framer, None);
-                    }
-                    batch = match outlet.get() {
-                        Some(b) => b,
-                        None => return (framer, None),
                     };
+                    batch = next;
                     batch_bytes = 0;
                 }
                 Framed::Done => break None,
@@ -777,19 +783,18 @@ where
         };
         buf.copy_within(pos..filled, 0);
         kept = filled - pos;
-        let ends = at_end || damage.is_some();
-        if batch_bytes >= BATCH_BYTES || ends {
+        if at_end || damage.is_some() {
             if !outlet.send(batch, offset) {
                 return (framer, None);
             }
-            if ends {
-                let damage = damage.or_else(|| end_damage(&framer, failure, kept, offset));
-                return (framer, damage);
-            }
-            batch = match outlet.get() {
-                Some(b) => b,
-                None => return (framer, None),
+            let damage = damage.or_else(|| end_damage(&framer, failure, kept, offset));
+            return (framer, damage);
+        }
+        if batch_bytes >= BATCH_BYTES {
+            let Some(next) = outlet.pass(batch, offset) else {
+                return (framer, None);
             };
+            batch = next;
             batch_bytes = 0;
         }
     }
