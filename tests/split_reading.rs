@@ -73,6 +73,12 @@ fn split_and_frame_walks_agree_on_a_whole_file() {
     assert_eq!(read, split);
     assert_eq!(read_summary, split_summary);
     assert_eq!(split_summary.damage, None);
+    let times = |frames: &Digest| frames.first().zip(frames.last()).map(|(f, l)| (f.1, l.1));
+    assert_eq!(
+        split_summary.span,
+        times(&read),
+        "first and last packet times"
+    );
     fs::remove_dir_all(&dir).ok();
 }
 

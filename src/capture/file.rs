@@ -110,6 +110,8 @@ pub struct FileSummary {
     pub interfaces: Vec<Interface>,
     /// Sum of `isb_ifdrop` over interface statistics blocks, if any were present.
     pub kernel_drops: Option<u64>,
+    /// Times of the first and the last packet, in file order.
+    pub span: Option<(i64, i64)>,
     pub damage: Option<Damage>,
 }
 
@@ -326,6 +328,7 @@ impl CaptureFile {
             link_types: self.framer.link_types.clone(),
             interfaces: self.framer.interfaces.clone(),
             kernel_drops: self.framer.kernel_drops,
+            span: self.framer.span(),
             damage,
         }
     }

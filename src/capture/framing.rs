@@ -102,6 +102,8 @@ pub struct Framer {
     /// so that no packet costs a scan of that list.
     link_type_seen: Box<[u64; 1024]>,
     pub kernel_drops: Option<u64>,
+    /// Time of the first packet and of the latest one.
+    first_ts: i64,
     last_ts: i64,
     /// The interface of the last packet the fast path framed, so that the
     /// next packet on it needs no lookup; cleared when the section changes.
@@ -212,9 +214,16 @@ impl Framer {
             link_types: Vec::new(),
             link_type_seen: Box::new([0; 1024]),
             kernel_drops: None,
+            first_ts: 0,
             last_ts: 0,
             hot: None,
         }
+    }
+
+    /// Times of the first and the last packet framed (ns since the epoch),
+    /// once there is one.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        (self.packets > 0).then_some((self.first_ts, self.last_ts))
     }
 
     /// A framer for pcapng after the first section header (in this byte order).
@@ -229,6 +238,7 @@ impl Framer {
             link_types: Vec::new(),
             link_type_seen: Box::new([0; 1024]),
             kernel_drops: None,
+            first_ts: 0,
             last_ts: 0,
             hot: None,
         }
@@ -258,6 +268,9 @@ impl Framer {
     ) -> Packet {
         self.records += 1;
         self.packets += 1;
+        if self.packets == 1 {
+            self.first_ts = ts_ns;
+        }
         self.last_ts = ts_ns;
         let link_type = self
             .section
@@ -521,6 +534,9 @@ impl Framer {
         let ts_ns = hot.resolution.to_ns(units).saturating_add(hot.ts_offset_ns);
         self.records += 1;
         self.packets += 1;
+        if self.packets == 1 {
+            self.first_ts = ts_ns;
+        }
         self.last_ts = ts_ns;
         let frame = Frame {
             index: self.records,

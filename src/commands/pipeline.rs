@@ -67,13 +67,22 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
         let correlator = &mut g.correlator;
         // Decoding runs on the reading thread, correlation on this one.
         let (summary, _) = file.for_each_frame_split(
+            // Clean frames are counted from the totals below: per frame
+            // only the rest is.
             |frame: &Frame<'_>, out: &mut Vec<Item>| {
                 let decoding = items_of(frame, out);
-                count(&mut info, frame, decoding);
+                if decoding != Decoding::Clean {
+                    count_unclean(&mut info, frame, decoding);
+                }
             },
             |items| correlator.add_items(index, items),
         );
         info.packets = summary.packets;
+        info.decoded = summary
+            .packets
+            .saturating_sub(info.malformed + info.unsupported);
+        info.first_ts_ns = summary.span.map(|(first, _)| first);
+        info.last_ts_ns = summary.span.map(|(_, last)| last);
         info.link_types = summary.link_types;
         info.interfaces = summary.interfaces.into_iter().map(|i| i.name).collect();
         info.damage = summary.damage;
@@ -90,6 +99,16 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
 pub fn count(info: &mut CaptureInfo, frame: &Frame<'_>, decoding: Decoding) {
     info.first_ts_ns.get_or_insert(frame.ts_ns);
     info.last_ts_ns = Some(frame.ts_ns);
+    match decoding {
+        Decoding::Clean => info.decoded += 1,
+        _ => count_unclean(info, frame, decoding),
+    }
+}
+
+/// Counts a frame that did not decode cleanly: unsupported or malformed
+/// (quoting the first few).
+#[cold]
+fn count_unclean(info: &mut CaptureInfo, frame: &Frame<'_>, decoding: Decoding) {
     match decoding {
         Decoding::Clean => info.decoded += 1,
         Decoding::Unsupported => info.unsupported += 1,
