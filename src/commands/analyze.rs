@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::flow::Limits;
 use crate::redact::Redactor;
 use crate::report::export::{self, ExportPlan};
+use crate::report::model::Listing;
 use crate::report::sanitize::terminal_safe;
 use crate::report::{self, Report};
 use crate::topology::Topology;
@@ -72,9 +73,17 @@ pub fn run(
             .map_or_else(|| Error::Usage("no capture given".into()), Error::from));
     }
     let wants_plan = cfg.export_pcap.is_some();
-    let (mut report, plan) = conclude_with(&gathered, topology.as_ref(), None, |a, findings| {
-        wants_plan.then(|| ExportPlan::build(a, findings))
-    });
+    let listing = match cfg.format {
+        ReportFormat::Text | ReportFormat::Markdown => Listing::Shown,
+        ReportFormat::Json | ReportFormat::Html => Listing::Every,
+    };
+    let (mut report, plan) = conclude_with(
+        &gathered,
+        topology.as_ref(),
+        None,
+        listing,
+        |a, findings| wants_plan.then(|| ExportPlan::build(a, findings)),
+    );
     if let Some(r) = &cfg.redact {
         report::redact::redact(&mut report, r);
     }

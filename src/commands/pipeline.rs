@@ -11,6 +11,7 @@ use crate::cli::CaptureSpec;
 use crate::diagnose::{self, Analysis};
 use crate::flow::{Correlator, Decoding, Item, Limits, Samples, items_of, summarize_with};
 use crate::report::Report;
+use crate::report::model::Listing;
 use crate::topology::Topology;
 use crate::topology::infer::{self, CaptureMeta, Inferred};
 
@@ -143,7 +144,7 @@ pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
 /// [`conclude`] during a live capture: silence after `judged_until` (ns since
 /// the epoch) is not judged yet (see [`Analysis::judged_until`]).
 pub fn conclude_until(g: &Gathered, given: Option<&Topology>, judged_until: Option<i64>) -> Report {
-    conclude_with(g, given, judged_until, |_, _| ()).0
+    conclude_with(g, given, judged_until, Listing::Every, |_, _| ()).0
 }
 
 /// Like [`conclude_until`], and hands the analysis and its findings to `with`
@@ -152,6 +153,7 @@ pub fn conclude_with<T>(
     g: &Gathered,
     given: Option<&Topology>,
     judged_until: Option<i64>,
+    listing: Listing,
     with: impl FnOnce(&Analysis<'_>, &[diagnose::Finding]) -> T,
 ) -> (Report, T) {
     // The round-trip samples are regrouped on another core meanwhile.
@@ -181,6 +183,7 @@ pub fn conclude_with<T>(
         &findings,
         &inferred.assumptions,
         g.correlator.table.evicted,
+        listing,
     );
     let extra = with(&analysis, &findings);
     (report, extra)

@@ -93,8 +93,8 @@ fn head(s: &mut String, r: &Report) {
         r.captures.len(),
         if r.captures.len() == 1 { "" } else { "s" },
         labels.join(", "),
-        r.flows.len(),
-        if r.flows.len() == 1 { "" } else { "s" },
+        r.flow_counts.total,
+        if r.flow_counts.total == 1 { "" } else { "s" },
         if r.topology.source == "file" {
             "from file"
         } else {

@@ -25,7 +25,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     write_topology(r, out)?;
     writeln!(out, "## Flows\n")?;
-    if r.flows.is_empty() {
+    if r.flow_counts.total == 0 {
         writeln!(
             out,
             "No ping, traceroute or probe was found in the captures.\n"

@@ -21,11 +21,33 @@ pub const LISTED_FAILING: usize = 200;
 /// Most answered flows a text or Markdown report lists (more when few fail).
 pub const LISTED_ANSWERED: usize = 20;
 
+/// Which flows a report holds an entry for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// Every flow (JSON, HTML).
+    Every,
+    /// The flows a text or Markdown report lists ([`Report::flows_to_show`]):
+    /// on a busy capture, the entries of thousands of answered flows that
+    /// such a report leaves out would cost more than all the rest of it.
+    Shown,
+}
+
+/// How many flows the analysis found, whichever of them the report lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowCounts {
+    pub total: usize,
+    pub answered: usize,
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Report {
     pub schema: &'static str,
     pub captures: Vec<CaptureEntry>,
+    /// Every flow, or the listed ones ([`Listing`]).
     pub flows: Vec<FlowEntry>,
+    /// Of all flows (JSON lists every flow, so it needs no such field).
+    #[serde(skip)]
+    pub flow_counts: FlowCounts,
     pub findings: Vec<FindingEntry>,
     pub topology: TopologyEntry,
     pub assumptions: Vec<String>,
@@ -173,6 +195,24 @@ impl EvictionEntry {
     }
 }
 
+/// Positions of the flows a human-readable report lists, given whether each
+/// was answered: every flow that did not get all its answers (up to
+/// [`LISTED_FAILING`]), then answered ones up to [`LISTED_ANSWERED`] (more
+/// when few fail), in the order given. Listing the listed flows again gives
+/// them all.
+fn listed(answered: &[bool]) -> Vec<usize> {
+    let positions = 0..answered.len();
+    let mut shown: Vec<usize> = positions
+        .clone()
+        .filter(|&i| !answered[i])
+        .take(LISTED_FAILING)
+        .collect();
+    let room = LISTED_ANSWERED.max(LISTED_FAILING.saturating_sub(shown.len()));
+    shown.extend(positions.filter(|&i| answered[i]).take(room));
+    shown.sort_unstable();
+    shown
+}
+
 fn ms(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -186,12 +226,12 @@ struct Names {
 }
 
 impl Names {
-    fn of(a: &Analysis<'_>) -> Names {
+    fn of<'f>(flows: impl Iterator<Item = &'f FlowSummary>) -> Names {
         let mut names = Names {
             addrs: FastMap::default(),
             macs: FastMap::default(),
         };
-        for f in a.flows {
+        for f in flows {
             names.note_addr(f.key.src);
             names.note_addr(f.key.dst);
             for s in &f.path {
@@ -235,19 +275,40 @@ impl Names {
 }
 
 impl Report {
-    /// Builds the report of an analysis.
+    /// Builds the report of an analysis, with an entry for the flows `listing` names.
     pub fn build(
         a: &Analysis<'_>,
         findings: &[Finding],
         assumptions: &[String],
         evicted: Evictions,
+        listing: Listing,
     ) -> Report {
         let label = |c: u16| a.label(c).to_owned();
-        let names = Names::of(a);
+        let answered: Vec<bool> = a
+            .flows
+            .iter()
+            .map(|f| f.verdict == Verdict::Answered)
+            .collect();
+        let flows = match listing {
+            Listing::Every => {
+                let names = Names::of(a.flows.iter());
+                crate::parallel::map(a.flows, |_, f| flow_entry(f, &names, a))
+            }
+            Listing::Shown => {
+                let shown: Vec<&FlowSummary> =
+                    listed(&answered).into_iter().map(|i| &a.flows[i]).collect();
+                let names = Names::of(shown.iter().copied());
+                shown.iter().map(|f| flow_entry(f, &names, a)).collect()
+            }
+        };
         Report {
             schema: SCHEMA,
             captures: a.captures.iter().map(capture_entry).collect(),
-            flows: crate::parallel::map(a.flows, |_, f| flow_entry(f, &names, a)),
+            flows,
+            flow_counts: FlowCounts {
+                total: answered.len(),
+                answered: answered.iter().filter(|&&yes| yes).count(),
+            },
             findings: findings
                 .iter()
                 .map(|f| FindingEntry {
@@ -288,14 +349,19 @@ impl Report {
     /// The flows a human-readable report lists: every flow that did not get
     /// all its answers (up to [`LISTED_FAILING`]), then answered ones up to
     /// [`LISTED_ANSWERED`]; and how many answered flows that leaves out.
+    /// The same whether the report holds every flow or only these ([`Listing`]).
     pub fn flows_to_show(&self) -> (Vec<&FlowEntry>, usize) {
-        let failing = self.flows.iter().filter(|f| f.verdict != "answered");
-        let answered = self.flows.iter().filter(|f| f.verdict == "answered");
-        let mut shown: Vec<&FlowEntry> = failing.take(LISTED_FAILING).collect();
-        let room = LISTED_ANSWERED.max(LISTED_FAILING.saturating_sub(shown.len()));
-        shown.extend(answered.take(room));
+        let answered: Vec<bool> = self
+            .flows
+            .iter()
+            .map(|f| f.verdict == Verdict::Answered.name())
+            .collect();
+        let mut shown: Vec<&FlowEntry> = listed(&answered)
+            .into_iter()
+            .map(|i| &self.flows[i])
+            .collect();
         shown.sort_by_key(|f| f.id);
-        let hidden = self.flows.len() - shown.len();
+        let hidden = self.flow_counts.total.saturating_sub(shown.len());
         (shown, hidden)
     }
 
@@ -406,6 +472,44 @@ fn flow_entry(f: &FlowSummary, names: &Names, a: &Analysis<'_>) -> FlowEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listing_takes_the_failing_flows_first_then_answered_ones_in_order() {
+        // 300 failing flows, every third one answered besides.
+        let answered: Vec<bool> = (0..450).map(|i| i % 3 == 2).collect();
+        let shown = listed(&answered);
+        let (failing, ok): (Vec<usize>, Vec<usize>) = shown.iter().partition(|&&i| !answered[i]);
+        assert_eq!(
+            failing,
+            (0..450)
+                .filter(|i| i % 3 != 2)
+                .take(200)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            ok,
+            (0..450).filter(|i| i % 3 == 2).take(20).collect::<Vec<_>>()
+        );
+        assert!(shown.is_sorted());
+        // Few failing: answered flows fill the room up to LISTED_FAILING.
+        let answered: Vec<bool> = (0..500).map(|i| i % 100 != 7).collect();
+        let shown = listed(&answered);
+        assert_eq!(shown.len(), LISTED_FAILING);
+        assert_eq!(shown.iter().filter(|&&i| !answered[i]).count(), 5);
+    }
+
+    #[test]
+    fn listing_the_listed_flows_again_keeps_them_all() {
+        for answered in [
+            (0..450).map(|i| i % 3 == 2).collect::<Vec<bool>>(),
+            (0..500).map(|i| i % 100 != 7).collect(),
+            vec![true; 5],
+            vec![],
+        ] {
+            let once: Vec<bool> = listed(&answered).iter().map(|&i| answered[i]).collect();
+            assert_eq!(listed(&once), (0..once.len()).collect::<Vec<_>>());
+        }
+    }
 
     #[test]
     fn the_eviction_note_names_every_limit_reached_and_only_those() {

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use colored::{ColoredString, Colorize};
 
-use super::model::{FindingEntry, FlowEntry, Report};
+use super::model::{FindingEntry, FlowCounts, FlowEntry, Report};
 use super::sanitize::terminal_safe;
 
 fn sev(f: &FindingEntry) -> ColoredString {
@@ -26,12 +26,11 @@ fn sev(f: &FindingEntry) -> ColoredString {
 /// The one-line verdict.
 pub fn verdict_line(r: &Report) -> String {
     let (errors, warnings) = (r.errors(), r.warnings());
-    let answered = r.flows.iter().filter(|f| f.verdict == "answered").count();
+    let FlowCounts { total, answered } = r.flow_counts;
     if errors == 0 && warnings == 0 {
         return format!(
-            "No problem found: {answered} of {} flow{} answered.",
-            r.flows.len(),
-            if r.flows.len() == 1 { "" } else { "s" }
+            "No problem found: {answered} of {total} flow{} answered.",
+            if total == 1 { "" } else { "s" }
         );
     }
     let mut s = format!(
@@ -73,7 +72,7 @@ pub fn render(r: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
         }
     }
     writeln!(out, "\n{}", "FLOWS".bold())?;
-    if r.flows.is_empty() {
+    if r.flow_counts.total == 0 {
         writeln!(
             out,
             "  (no ping, traceroute or probe was found in the captures)"
