@@ -91,18 +91,23 @@ pub enum Decoding {
 
 /// The items of one frame: the fast path for common frames, the full decoder
 /// for the rest. Needs no shared state, so it can run on another thread.
+#[inline]
 pub fn items_of(frame: &Frame<'_>, out: &mut Vec<Item>) -> Decoding {
     match quick::quick_into(frame, out) {
         quick::Fast::Irrelevant | quick::Fast::Observed => Decoding::Clean,
-        quick::Fast::Slow => {
-            let decoded = decode(frame);
-            items_of_decoded(frame, &decoded, out);
-            match decoded.error {
-                None => Decoding::Clean,
-                Some(e) if e.is_unsupported() => Decoding::Unsupported,
-                Some(e) => Decoding::Malformed(e),
-            }
-        }
+        quick::Fast::Slow => items_of_decoding(frame, out),
+    }
+}
+
+/// The items of a frame the fast path left to the full decoder.
+#[inline(never)]
+fn items_of_decoding(frame: &Frame<'_>, out: &mut Vec<Item>) -> Decoding {
+    let decoded = decode(frame);
+    items_of_decoded(frame, &decoded, out);
+    match decoded.error {
+        None => Decoding::Clean,
+        Some(e) if e.is_unsupported() => Decoding::Unsupported,
+        Some(e) => Decoding::Malformed(e),
     }
 }
 
