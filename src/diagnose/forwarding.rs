@@ -150,7 +150,7 @@ fn stuck_at_router(a: &Analysis<'_>) -> Vec<(u32, IpAddr, Vec<Evidence>)> {
         for (_, detail) in a.probes(flow).take(8) {
             let Some(detail) = detail else { continue };
             for e in &detail.errors {
-                if e.v6 && e.ty == 1 && e.code == 3 && a.is_router_address(&e.seen.src) {
+                if e.v6 && e.ty == 1 && e.code == 3 && a.is_router_address(&e.src) {
                     evidence.push(Evidence {
                         capture: e.seen.capture,
                         frame: e.seen.frame,
@@ -285,7 +285,7 @@ pub fn no_route_at_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         for (_, detail) in a.probes(flow).take(8) {
             let Some(detail) = detail else { continue };
             for e in &detail.errors {
-                if e.v6 && e.ty == 1 && e.code == 0 && a.is_router_address(&e.seen.src) {
+                if e.v6 && e.ty == 1 && e.code == 0 && a.is_router_address(&e.src) {
                     evidence.push(Evidence {
                         capture: e.seen.capture,
                         frame: e.seen.frame,
@@ -425,7 +425,7 @@ pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                 evidence.push(Evidence {
                     capture: te.seen.capture,
                     frame: te.seen.frame,
-                    note: format!("Time Exceeded from {}", a.describe(&te.seen.src)),
+                    note: format!("Time Exceeded from {}", a.describe(&te.src)),
                 });
             }
             out.push(Finding {

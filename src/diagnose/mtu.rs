@@ -19,7 +19,7 @@ pub fn packet_too_big(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                     frame: e.seen.frame,
                     note: format!(
                         "Packet Too Big from {}, MTU {}",
-                        a.describe(&e.seen.src),
+                        a.describe(&e.src),
                         e.param
                     ),
                 });
@@ -32,10 +32,10 @@ pub fn packet_too_big(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         out.push(Finding {
             kind: Kind::PacketTooBig,
             severity: if failing { Severity::Error } else { Severity::Warning },
-            node: a.node_name(&e.seen.src),
+            node: a.node_name(&e.src),
             summary: format!(
                 "{} reports that the requests to {} exceed its MTU of {} bytes{}",
-                a.describe(&e.seen.src),
+                a.describe(&e.src),
                 flow.key.dst,
                 e.param,
                 if failing {

@@ -30,7 +30,7 @@ pub fn bypasses_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                 let Some(outer) = r.outer.filter(|o| o.kind == TunnelKind::Isatap) else {
                     continue;
                 };
-                if reply_accepted(Some(&outer), r.src, &routers) {
+                if reply_accepted(Some(&outer), flow.key.dst, &routers) {
                     continue;
                 }
                 let entry = bypass
@@ -41,7 +41,7 @@ pub fn bypasses_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                     frame: r.frame,
                     note: format!(
                         "reply from {} arrives by protocol 41 from {}, not from the router {}",
-                        r.src, outer.src, routers[0]
+                        flow.key.dst, outer.src, routers[0]
                     ),
                 });
                 entry.1.push(flow.id);

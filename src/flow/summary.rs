@@ -329,7 +329,7 @@ fn summarize_flow(
         }
         let port_unreachable = errors
             .iter()
-            .any(|e| is_port_unreachable(e) && e.seen.src == target);
+            .any(|e| is_port_unreachable(e) && e.src == target);
         // Answered means: the prober got an acceptable reply. When the
         // prober's side was captured, the reply must show up there.
         let prober = probe.sent_at.map(|(capture, _)| capture);
@@ -348,7 +348,7 @@ fn summarize_flow(
                     .replies
                     .iter()
                     .filter(at_prober)
-                    .any(|r| reply_accepted(r.outer.as_ref(), r.src, routers))
+                    .any(|r| reply_accepted(r.outer.as_ref(), target, routers))
                     || (d.replies.len() < probe.replies as usize && accepted_by_counts());
                 (probe.replies > 0, accepted)
             }
@@ -363,7 +363,7 @@ fn summarize_flow(
             && detail.is_some_and(|d| {
                 d.replies
                     .iter()
-                    .any(|r| !reply_accepted(r.outer.as_ref(), r.src, routers))
+                    .any(|r| !reply_accepted(r.outer.as_ref(), target, routers))
             })
         {
             rejected += 1;
@@ -504,13 +504,13 @@ fn hops_of(table: &ProbeTable, probes: &[&Probe], target: IpAddr, routers: &[IpA
         let answer: Option<(IpAddr, &Sighting, bool)> = detail
             .replies
             .iter()
-            .find(|r| reply_accepted(r.outer.as_ref(), r.src, routers))
-            .map(|r| (r.src, r, true))
+            .find(|r| reply_accepted(r.outer.as_ref(), target, routers))
+            .map(|r| (target, r, true))
             .or_else(|| {
                 detail
                     .errors
                     .iter()
-                    .map(|e| (e.seen.src, &e.seen, e.seen.src == target))
+                    .map(|e| (e.src, &e.seen, e.src == target))
                     .next()
             });
         let Some((from, seen, is_target)) = answer else {

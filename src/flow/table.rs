@@ -107,7 +107,9 @@ impl std::hash::Hash for HotKey {
     }
 }
 
-/// Where and how one packet was seen.
+/// Where and how one packet was seen. Its addresses are its flow's: a
+/// request goes from the flow key's source to its destination, a reply
+/// back; an error says its own ([`ErrorSighting`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sighting {
     pub capture: u16,
@@ -116,15 +118,15 @@ pub struct Sighting {
     pub hop_limit: u8,
     pub link: LinkFacts,
     pub outer: Option<Outer>,
-    /// Source and destination of the packet (for replies: target → prober).
-    pub src: IpAddr,
-    pub dst: IpAddr,
 }
 
 /// An ICMP error that quoted a probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ErrorSighting {
     pub seen: Sighting,
+    /// Who sent the error, and to whom.
+    pub src: IpAddr,
+    pub dst: IpAddr,
     pub v6: bool,
     pub ty: u8,
     pub code: u8,
@@ -350,6 +352,8 @@ impl ProbeTable {
                 },
             ) => Role::Error(ErrorSighting {
                 seen: sighting(capture, o),
+                src: o.src,
+                dst: o.dst,
                 v6: *v6,
                 ty: *ty,
                 code: *code,
@@ -676,8 +680,6 @@ fn sighting(capture: u16, o: &Observation) -> Sighting {
         hop_limit: o.hop_limit,
         link: o.link,
         outer: o.outer,
-        src: o.src,
-        dst: o.dst,
     }
 }
 

@@ -74,12 +74,12 @@ fn is_time_exceeded(e: &ErrorSighting) -> bool {
     (e.v6 && e.ty == 3) || (!e.v6 && e.ty == 11)
 }
 
-/// The prober got an answer: an acceptable reply where it sent from, or a
-/// traceroute hop's Time Exceeded.
-fn answered(p: &Probe, d: &ProbeDetail, routers: &[IpAddr]) -> bool {
+/// The prober got an answer: an acceptable reply (from `target`) where it
+/// sent from, or a traceroute hop's Time Exceeded.
+fn answered(p: &Probe, d: &ProbeDetail, target: IpAddr, routers: &[IpAddr]) -> bool {
     let prober = p.sent_at.map(|(c, _)| c);
     d.replies.iter().any(|r| {
-        prober.is_none_or(|c| r.capture == c) && reply_accepted(r.outer.as_ref(), r.src, routers)
+        prober.is_none_or(|c| r.capture == c) && reply_accepted(r.outer.as_ref(), target, routers)
     }) || d.errors.iter().any(is_time_exceeded)
 }
 
@@ -128,7 +128,7 @@ fn error_text(a: &Analysis<'_>, e: &ErrorSighting) -> String {
     if (e.v6 && e.ty == 2) || (!e.v6 && e.ty == 3 && e.code == 4) {
         s.push_str(&format!(" mtu {}", e.param));
     }
-    format!("{s} from {}", a.describe(&e.seen.src))
+    format!("{s} from {}", a.describe(&e.src))
 }
 
 /// Orders sightings as the packet travelled: falling hop limit; at equal hop
@@ -174,7 +174,7 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
         .collect();
     let failing: Vec<&(&Probe, &ProbeDetail)> = kept
         .iter()
-        .filter(|(p, d)| !answered(p, d, &routers))
+        .filter(|(p, d)| !answered(p, d, f.key.dst, &routers))
         .collect();
     let pool: Vec<&(&Probe, &ProbeDetail)> = if failing.is_empty() {
         kept.iter().collect()
@@ -230,30 +230,33 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
             .flatten()
     };
     let label = |c: u16| a.label(c).to_owned();
-    let event = |kind: &'static str, s: &Sighting, what: String| LadderEvent {
-        kind,
-        column: column(s.capture),
-        from_column: None,
-        capture: label(s.capture),
-        frame: s.frame,
-        time: iso8601(s.ts_ns),
-        hop_limit: s.hop_limit,
-        src: s.src.to_string(),
-        dst: s.dst.to_string(),
-        tunnel: s.outer.map(|o| TunnelEntry {
-            kind: o.kind.name(),
-            src: o.src.to_string(),
-            dst: o.dst.to_string(),
-        }),
-        link_dst: s.link.dst_mac.map(|m| MacAddr(m).to_string()),
-        next_hop: s.link.dst_mac.and_then(|m| {
-            a.node_of_mac(&m)
-                .map(|n| n.name.clone())
-                .or_else(|| (a.router_mac() == Some(m)).then(|| a.router_name()))
-        }),
-        what,
-        dropped: false,
-        stop: None,
+    // `src` and `dst`: the packet's addresses.
+    let event = |kind: &'static str, s: &Sighting, (src, dst): (IpAddr, IpAddr), what: String| {
+        LadderEvent {
+            kind,
+            column: column(s.capture),
+            from_column: None,
+            capture: label(s.capture),
+            frame: s.frame,
+            time: iso8601(s.ts_ns),
+            hop_limit: s.hop_limit,
+            src: src.to_string(),
+            dst: dst.to_string(),
+            tunnel: s.outer.map(|o| TunnelEntry {
+                kind: o.kind.name(),
+                src: o.src.to_string(),
+                dst: o.dst.to_string(),
+            }),
+            link_dst: s.link.dst_mac.map(|m| MacAddr(m).to_string()),
+            next_hop: s.link.dst_mac.and_then(|m| {
+                a.node_of_mac(&m)
+                    .map(|n| n.name.clone())
+                    .or_else(|| (a.router_mac() == Some(m)).then(|| a.router_name()))
+            }),
+            what,
+            dropped: false,
+            stop: None,
+        }
     };
     let prober = probe.sent_at.map(|(c, _)| c);
     let mut events = Vec::new();
@@ -263,7 +266,7 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
     let what = probe_text(f, probe);
     let mut previous: Option<usize> = None;
     for s in &requests {
-        let mut e = event("request", s, what.clone());
+        let mut e = event("request", s, (f.key.src, f.key.dst), what.clone());
         e.from_column = previous;
         previous = Some(e.column);
         events.push(e);
@@ -282,8 +285,8 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
     // What came back instead: ICMP errors quoting it.
     let mut previous: Option<usize> = None;
     for err in &errors {
-        let mut e = event("error", &err.seen, error_text(a, err));
-        e.from_column = previous.or_else(|| origin(err.seen.src));
+        let mut e = event("error", &err.seen, (err.src, err.dst), error_text(a, err));
+        e.from_column = previous.or_else(|| origin(err.src));
         previous = Some(e.column);
         events.push(e);
     }
@@ -306,13 +309,13 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
     };
     let mut previous: Option<usize> = None;
     for s in &replies {
-        let mut e = event("reply", s, reply_what.clone());
-        e.from_column = previous.or_else(|| origin(s.src));
-        e.dropped = !reply_accepted(s.outer.as_ref(), s.src, &routers);
+        let mut e = event("reply", s, (f.key.dst, f.key.src), reply_what.clone());
+        e.from_column = previous.or_else(|| origin(f.key.dst));
+        e.dropped = !reply_accepted(s.outer.as_ref(), f.key.dst, &routers);
         previous = Some(e.column);
         events.push(e);
     }
-    if !replies.is_empty() && !answered(probe, detail, &routers) {
+    if !replies.is_empty() && !answered(probe, detail, f.key.dst, &routers) {
         let last = replies.last().copied();
         if let (Some(s), Some(e)) = (last, events.last_mut()) {
             let at_prober = prober.is_none_or(|c| s.capture == c);

@@ -17,7 +17,7 @@ use crate::decode::addr::isatap_ipv4;
 use crate::decode::ndp::mask;
 use crate::decode::{Mac, TunnelKind};
 use crate::flow::facts::is_routable;
-use crate::flow::table::{ProbeTable, Sighting};
+use crate::flow::table::{FlowKey, ProbeTable, Sighting};
 use crate::flow::{Facts, Protocol};
 
 /// What inference needs to know about each capture.
@@ -72,6 +72,7 @@ pub fn infer(
     let lan_interface = router_mac.and_then(|mac| {
         sightings
             .iter()
+            .map(|f| &f.seen)
             .filter(|s| {
                 captures
                     .get(usize::from(s.capture))
@@ -131,11 +132,11 @@ fn router_ipv4(facts: &Facts, table: &ProbeTable, notes: &mut Vec<String>) -> Op
         return Some(*v4);
     }
     // Where ISATAP hosts send their tunnelled requests.
-    for (_, detail) in requests(table) {
+    for (_, key, detail) in requests(table) {
         for s in detail {
             if let Some(o) = s.outer
                 && o.kind == TunnelKind::Isatap
-                && let (IpAddr::V4(dst), IpAddr::V6(inner)) = (o.dst, s.src)
+                && let (IpAddr::V4(dst), IpAddr::V6(inner)) = (o.dst, key.src)
                 && isatap_ipv4(&inner).is_some()
             {
                 *votes.entry(dst).or_default() += 1;
@@ -150,18 +151,25 @@ fn router_ipv4(facts: &Facts, table: &ProbeTable, notes: &mut Vec<String>) -> Op
 }
 
 /// Request sightings of every kept probe, with the probe's sent hop limit.
-fn requests(table: &ProbeTable) -> impl Iterator<Item = (u8, &[Sighting])> + '_ {
+fn requests(table: &ProbeTable) -> impl Iterator<Item = (u8, &FlowKey, &[Sighting])> + '_ {
     table.probes.iter().filter_map(|p| {
         let d = table.detail(p)?;
-        Some((p.sent_hop_limit, d.requests.as_slice()))
+        let key = &table.flows.get(p.flow as usize)?.key;
+        Some((p.sent_hop_limit, key, d.requests.as_slice()))
     })
+}
+
+/// A request the router forwarded: where it was seen, and where it went.
+struct Forwarded {
+    seen: Sighting,
+    dst: IpAddr,
 }
 
 /// Native copies of tunnelled requests one hop after the router: the packets
 /// the router forwarded toward the DA nodes.
-fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Sighting> {
+fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Forwarded> {
     let mut out = Vec::new();
-    for (sent, detail) in requests(table) {
+    for (sent, key, detail) in requests(table) {
         let via_router = detail.iter().any(|s| {
             s.outer
                 .is_some_and(|o| o.dst == IpAddr::V4(router_v4) && o.kind == TunnelKind::Isatap)
@@ -175,16 +183,19 @@ fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Sighting> 
                 .filter(|s| {
                     s.outer.is_none() && !s.link.raw && s.hop_limit.checked_add(1) == Some(sent)
                 })
-                .copied(),
+                .map(|s| Forwarded {
+                    seen: *s,
+                    dst: key.dst,
+                }),
         );
     }
     out
 }
 
-fn router_lan_mac(forwarded: &[Sighting]) -> Option<Mac> {
+fn router_lan_mac(forwarded: &[Forwarded]) -> Option<Mac> {
     let mut votes: BTreeMap<Mac, usize> = BTreeMap::new();
-    for s in forwarded {
-        if let Some(m) = s.link.src_mac {
+    for f in forwarded {
+        if let Some(m) = f.seen.link.src_mac {
             *votes.entry(m).or_default() += 1;
         }
     }
@@ -273,12 +284,12 @@ fn infer_nodes(
     table: &ProbeTable,
     captures: &[CaptureMeta],
     router_mac: Option<Mac>,
-    forwarded: &[Sighting],
+    forwarded: &[Forwarded],
 ) {
     // Next-hop MAC → prefixes forwarded to it.
     let mut next_hops: BTreeMap<Mac, Vec<Ipv6Net>> = BTreeMap::new();
-    for s in forwarded {
-        if let (Some(dst_mac), IpAddr::V6(dst)) = (s.link.dst_mac, s.dst)
+    for f in forwarded {
+        if let (Some(dst_mac), IpAddr::V6(dst)) = (f.seen.link.dst_mac, f.dst)
             && Some(dst_mac) != router_mac
             && let Ok(net) = Ipv6Net::new(mask(dst, 64), 64)
         {
@@ -299,7 +310,7 @@ fn infer_nodes(
                 *votes.entry(m).or_default() += 1;
             }
         };
-        for (_, detail) in requests(table) {
+        for (_, _, detail) in requests(table) {
             for s in detail
                 .iter()
                 .filter(|s| s.capture == *capture && s.outer.is_none())
