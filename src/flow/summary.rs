@@ -183,11 +183,12 @@ pub struct Samples {
 
 impl Samples {
     pub fn of(table: &ProbeTable) -> Samples {
+        let taken = &table.rtt_samples;
         let (offsets, samples) = super::group_by(
-            &table.rtt_samples,
+            taken.samples(),
             table.flows.len(),
             |s| s.flow as usize,
-            |_, s| (s.capture, s.ms),
+            |at, s| (taken.capture_of(at), s.ms),
         );
         Samples { offsets, samples }
     }

@@ -14,7 +14,7 @@ use super::FastMap;
 pub use super::few::Few;
 use super::index::FlowIndex;
 use super::observe::{LinkFacts, Observation, Outer, What};
-use super::tally::{Answer, Latest, MAX_RTT_SAMPLES, RttSample, Tally, Waiters, Waiting};
+use super::tally::{Answer, Latest, RttSamples, Tally, Waiters, Waiting};
 use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
 use crate::decode::{TCP_ACK, TCP_RST, TCP_SYN};
 
@@ -275,7 +275,7 @@ pub struct ProbeTable {
     /// Requests of tallied probes waiting for their answer.
     pub waiters: Waiters,
     /// Round-trip times of tallied probes.
-    pub rtt_samples: Vec<RttSample>,
+    pub rtt_samples: RttSamples,
     pub evicted: Evictions,
 }
 
@@ -303,7 +303,7 @@ impl ProbeTable {
             flows: Vec::with_capacity(limits.max_flows),
             probes: Vec::with_capacity(limits.max_probes),
             details: Vec::with_capacity(limits.max_probes),
-            rtt_samples: Vec::with_capacity(MAX_RTT_SAMPLES),
+            rtt_samples: RttSamples::reserved(),
             ..ProbeTable::default()
         }
     }
@@ -689,7 +689,7 @@ fn tally(
     meta: &mut FlowMeta,
     flows: &mut [Flow],
     waiters: &mut Waiters,
-    samples: &mut Vec<RttSample>,
+    samples: &mut RttSamples,
     evicted: &mut Evictions,
     n: u32,
     role: &Role,
@@ -719,13 +719,8 @@ fn tally(
                     }
                     _ => t.answered_native += 1,
                 }
-                if samples.len() < MAX_RTT_SAMPLES {
-                    samples.push(RttSample {
-                        flow: meta.index,
-                        capture,
-                        ms: o.ts_ns.saturating_sub(sent) as f32 / 1e6,
-                    });
-                } else {
+                let ms = o.ts_ns.saturating_sub(sent) as f32 / 1e6;
+                if !samples.push(capture, meta.index, ms) {
                     evicted.rtt_samples += 1;
                 }
             }

@@ -49,12 +49,68 @@ impl Tally {
     }
 }
 
-/// A round-trip time of a tallied probe.
+/// A round-trip time of a tallied probe (its capture: [`RttSamples`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RttSample {
     pub flow: u32,
-    pub capture: u16,
     pub ms: f32,
+}
+
+/// Round-trip times of tallied probes, in the order they were taken, at
+/// most [`MAX_RTT_SAMPLES`]. Captures are read one after another, so the
+/// capture of each sample is kept once per run of samples from one capture,
+/// not with every sample (8 bytes a sample instead of 12).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RttSamples {
+    samples: Vec<RttSample>,
+    /// The first sample of each run from one capture, and that capture.
+    runs: Vec<(u32, u16)>,
+}
+
+impl RttSamples {
+    /// Room for every sample the limit allows, reserved once (pages are
+    /// backed only as they are written).
+    pub fn reserved() -> RttSamples {
+        RttSamples {
+            samples: Vec::with_capacity(MAX_RTT_SAMPLES),
+            runs: Vec::new(),
+        }
+    }
+
+    /// Adds a sample of flow `flow` taken in capture `capture`; false when
+    /// the limit is reached (the sample is not kept).
+    #[inline]
+    pub fn push(&mut self, capture: u16, flow: u32, ms: f32) -> bool {
+        if self.samples.len() >= MAX_RTT_SAMPLES {
+            return false;
+        }
+        if self.runs.last().is_none_or(|&(_, c)| c != capture) {
+            self.runs.push((self.samples.len() as u32, capture));
+        }
+        self.samples.push(RttSample { flow, ms });
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Every sample, in the order taken.
+    pub fn samples(&self) -> &[RttSample] {
+        &self.samples
+    }
+
+    /// The capture sample number `at` was taken in.
+    pub fn capture_of(&self, at: usize) -> u16 {
+        let run = self
+            .runs
+            .partition_point(|&(first, _)| first as usize <= at);
+        self.runs.get(run.wrapping_sub(1)).map_or(0, |&(_, c)| c)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,6 +315,32 @@ mod tests {
         fn answer(&mut self, w: &mut Waiters, capture: u16, n: u32, ts: i64) -> Answer {
             w.answer(capture, self.id, n, ts, &mut self.latest)
         }
+    }
+
+    #[test]
+    fn each_sample_keeps_the_capture_it_was_taken_in() {
+        let mut samples = RttSamples::reserved();
+        let taken = [(0, 7), (0, 8), (2, 7), (2, 9), (2, 7), (0, 1), (5, 3)];
+        for (i, &(capture, flow)) in taken.iter().enumerate() {
+            assert!(samples.push(capture, flow, i as f32));
+        }
+        assert_eq!(samples.len(), taken.len());
+        for (at, (&(capture, flow), s)) in taken.iter().zip(samples.samples()).enumerate() {
+            assert_eq!(samples.capture_of(at), capture, "sample {at}");
+            assert_eq!((s.flow, s.ms), (flow, at as f32));
+        }
+    }
+
+    #[test]
+    fn samples_past_the_limit_are_refused() {
+        let mut samples = RttSamples::reserved();
+        for i in 0..MAX_RTT_SAMPLES {
+            assert!(samples.push(u16::from(i >= MAX_RTT_SAMPLES / 2), 1, 2.0));
+        }
+        assert!(!samples.push(1, 1, 2.0));
+        assert_eq!(samples.len(), MAX_RTT_SAMPLES);
+        assert_eq!(samples.capture_of(MAX_RTT_SAMPLES - 1), 1);
+        assert_eq!(samples.capture_of(MAX_RTT_SAMPLES / 2 - 1), 0);
     }
 
     #[test]
