@@ -220,6 +220,17 @@ impl Framer {
         }
     }
 
+    /// Counts a packet record framed at `ts_ns` (both paths, slow and fast).
+    #[inline(always)]
+    fn count_packet(&mut self, ts_ns: i64) {
+        self.records += 1;
+        self.packets += 1;
+        if self.packets == 1 {
+            self.first_ts = ts_ns;
+        }
+        self.last_ts = ts_ns;
+    }
+
     /// Times of the first and the last packet framed (ns since the epoch),
     /// once there is one.
     pub fn span(&self) -> Option<(i64, i64)> {
@@ -266,12 +277,7 @@ impl Framer {
         data: Range<usize>,
         comment: Option<Range<usize>>,
     ) -> Packet {
-        self.records += 1;
-        self.packets += 1;
-        if self.packets == 1 {
-            self.first_ts = ts_ns;
-        }
-        self.last_ts = ts_ns;
+        self.count_packet(ts_ns);
         let link_type = self
             .section
             .get(interface as usize)
@@ -532,12 +538,7 @@ impl Framer {
         };
         let units = (u64::from(rd(12)) << 32) | u64::from(rd(16));
         let ts_ns = hot.resolution.to_ns(units).saturating_add(hot.ts_offset_ns);
-        self.records += 1;
-        self.packets += 1;
-        if self.packets == 1 {
-            self.first_ts = ts_ns;
-        }
-        self.last_ts = ts_ns;
+        self.count_packet(ts_ns);
         let frame = Frame {
             index: self.records,
             ts_ns,
