@@ -91,14 +91,6 @@ impl RttSamples {
         true
     }
 
-    pub fn len(&self) -> usize {
-        self.samples.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
-    }
-
     /// Every sample, in the order taken.
     pub fn samples(&self) -> &[RttSample] {
         &self.samples
@@ -324,7 +316,7 @@ mod tests {
         for (i, &(capture, flow)) in taken.iter().enumerate() {
             assert!(samples.push(capture, flow, i as f32));
         }
-        assert_eq!(samples.len(), taken.len());
+        assert_eq!(samples.samples().len(), taken.len());
         for (at, (&(capture, flow), s)) in taken.iter().zip(samples.samples()).enumerate() {
             assert_eq!(samples.capture_of(at), capture, "sample {at}");
             assert_eq!((s.flow, s.ms), (flow, at as f32));
@@ -338,7 +330,7 @@ mod tests {
             assert!(samples.push(u16::from(i >= MAX_RTT_SAMPLES / 2), 1, 2.0));
         }
         assert!(!samples.push(1, 1, 2.0));
-        assert_eq!(samples.len(), MAX_RTT_SAMPLES);
+        assert_eq!(samples.samples().len(), MAX_RTT_SAMPLES);
         assert_eq!(samples.capture_of(MAX_RTT_SAMPLES - 1), 1);
         assert_eq!(samples.capture_of(MAX_RTT_SAMPLES / 2 - 1), 0);
     }
