@@ -503,11 +503,15 @@ impl<'p, T> Outlet<'p, T> {
         }
     }
 
-    /// An empty batch; `None` when the caller has gone away.
+    /// An empty batch; `None` when the caller has gone away. The one the
+    /// caller gave back last, whose memory is likeliest still in cache.
     fn get(&mut self) -> Option<Batch<T>> {
-        let mut batch = match (self.spare.pop(), self.free.try_recv()) {
-            (Some(b), _) | (None, Ok(b)) => b,
-            (None, Err(_)) if self.made < self.most => {
+        while let Ok(b) = self.free.try_recv() {
+            self.spare.push(b);
+        }
+        let mut batch = match self.spare.pop() {
+            Some(b) => b,
+            None if self.made < self.most => {
                 self.made += 1;
                 Batch {
                     data: Vec::new(),
@@ -515,7 +519,7 @@ impl<'p, T> Outlet<'p, T> {
                     out: Vec::with_capacity(self.results),
                 }
             }
-            (None, Err(_)) => self.free.recv().ok()?,
+            None => self.free.recv().ok()?,
         };
         batch.frames.clear();
         batch.out.clear();
@@ -529,10 +533,6 @@ impl<'p, T> Outlet<'p, T> {
             return false;
         }
         (self.progress)(reached);
-        // Take back a batch the caller has finished with, if any.
-        if let Ok(b) = self.free.try_recv() {
-            self.spare.push(b);
-        }
         true
     }
 
@@ -814,6 +814,38 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_batch_given_back_is_handed_out_again() {
+        let (full_tx, full_rx) = sync_channel::<Batch<u8>>(3);
+        let (free_tx, free_rx) = sync_channel::<Batch<u8>>(4);
+        let mut outlet = Outlet::new(full_tx, free_rx, 3, 16, &|_| {});
+        // The reader fills all it may make; the caller takes them and gives
+        // them back, two before the reader sends its last one.
+        let made: Vec<Batch<u8>> = (0..4).filter_map(|_| outlet.get()).collect();
+        let mut buffers: Vec<*const u8> = made.iter().map(|b| b.out.as_ptr()).collect();
+        let mut made = made.into_iter();
+        for batch in made.by_ref().take(3) {
+            assert!(outlet.send(batch, 0));
+        }
+        for _ in 0..2 {
+            free_tx.send(full_rx.recv().unwrap()).unwrap();
+        }
+        assert!(outlet.send(made.next().unwrap(), 0));
+        for _ in 0..2 {
+            free_tx.send(full_rx.recv().unwrap()).unwrap();
+        }
+        drop(free_tx);
+        // All four come back, none made anew and none lost.
+        let mut again: Vec<*const u8> = (0..4)
+            .map(|_| outlet.get().expect("a batch given back").out.as_ptr())
+            .collect();
+        assert_eq!(outlet.made, 4);
+        buffers.sort();
+        again.sort();
+        assert_eq!(buffers, again);
+        assert!(outlet.get().is_none());
+    }
 
     #[test]
     fn timestamp_resolutions() {
