@@ -1,16 +1,19 @@
 //! The split walk (the stage runs on the reading thread, which streams the
-//! file through one small buffer) and the frame walk (the caller sees every
-//! frame, from large batch buffers) must give the same frames, the same
-//! counts and the same damage, also where records straddle buffers, where a
-//! block is larger than the buffer, and where the file is cut short or
-//! damaged far into it.
+//! file through one small buffer, or on the caller's when it has time) and
+//! the frame walk (the caller sees every frame, from large batch buffers)
+//! must give the same frames, the same counts and the same damage, also
+//! where records straddle buffers, where a block is larger than the buffer,
+//! and where the file is cut short or damaged far into it, whichever thread
+//! decodes.
 
 use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use isatap_trace::capture::Damage;
 use isatap_trace::capture::file::{CaptureFile, FileSummary};
+use isatap_trace::capture::{Damage, Frame};
 
 /// Larger than any buffer either walk starts with.
 const LARGE_BLOCK: usize = 9 << 20;
@@ -34,16 +37,32 @@ fn read_walk(path: &Path) -> (Digest, FileSummary) {
     (seen, summary)
 }
 
-/// Frames through the split walk.
-fn split_walk(path: &Path) -> (Digest, FileSummary) {
+/// Frames through the split walk, and how many the reading thread's stage
+/// and the caller's each took. `pause`: how long the caller takes over each
+/// batch (longer, and the reading thread decodes more of the file itself).
+fn split_walk_pausing(path: &Path, pause: Duration) -> (Digest, FileSummary, [usize; 2]) {
     let mut file = CaptureFile::open(path).expect("open");
     let mut seen = Vec::new();
-    let (summary, _) = file.for_each_frame_split(
-        |f, out: &mut Vec<(u64, i64, u32, u64)>| {
+    let staged = [AtomicUsize::new(0), AtomicUsize::new(0)];
+    let stage = |side: &'static str| {
+        let count = &staged[usize::from(side == "caller")];
+        move |f: &Frame<'_>, out: &mut Vec<(u64, i64, u32, u64)>| {
+            count.fetch_add(1, Ordering::Relaxed);
             out.push((f.index, f.ts_ns, f.orig_len, digest(f.bytes)))
-        },
-        |items| seen.extend_from_slice(items),
-    );
+        }
+    };
+    let (summary, _, _) = file.for_each_frame_split(stage("reader"), stage("caller"), |items| {
+        seen.extend_from_slice(items);
+        std::thread::sleep(pause);
+    });
+    let staged = staged.map(AtomicUsize::into_inner);
+    assert_eq!(staged[0] + staged[1], seen.len(), "every frame staged once");
+    (seen, summary, staged)
+}
+
+/// Frames through the split walk, with a caller as fast as it gets.
+fn split_walk(path: &Path) -> (Digest, FileSummary) {
+    let (seen, summary, _) = split_walk_pausing(path, Duration::ZERO);
     (seen, summary)
 }
 
@@ -83,6 +102,28 @@ fn split_and_frame_walks_agree_on_a_whole_file() {
 }
 
 #[test]
+fn the_stage_runs_on_whichever_thread_has_time_and_the_frames_stay_in_order() {
+    let dir = work_dir("shared");
+    let path = big_capture(&dir);
+    let (read, _) = read_walk(&path);
+    // A caller with nothing else to do decodes: the walk starts with it idle.
+    let (split, _, staged) = split_walk_pausing(&path, Duration::ZERO);
+    assert_eq!(read, split);
+    assert!(
+        staged[1] > 0,
+        "the caller's stage took no frame: {staged:?}"
+    );
+    // A caller slow over each batch leaves the decoding to the reading thread.
+    let (split, _, staged) = split_walk_pausing(&path, Duration::from_millis(2));
+    assert_eq!(read, split);
+    assert!(
+        staged[0] > staged[1],
+        "the reading thread's stage took {staged:?}"
+    );
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_file_cut_inside_a_record_far_into_it() {
     let dir = work_dir("cut");
     let path = big_capture(&dir);
@@ -101,6 +142,9 @@ fn a_file_cut_inside_a_record_far_into_it() {
     assert_eq!(read_summary, split_summary);
     assert_eq!(read, split);
     assert_eq!(read[..], whole[..read.len()]);
+    // The same where the reading thread decodes most of the file.
+    let (slow, slow_summary, _) = split_walk_pausing(&cut, Duration::from_millis(1));
+    assert_eq!((read, read_summary), (slow, slow_summary));
     fs::remove_dir_all(&dir).ok();
 }
 
@@ -127,6 +171,8 @@ fn a_damaged_block_length_far_into_the_file() {
     }
     assert_eq!(read_summary, split_summary);
     assert_eq!(read, split);
+    let (slow, slow_summary, _) = split_walk_pausing(&damaged, Duration::from_millis(1));
+    assert_eq!((read, read_summary), (slow, slow_summary));
     fs::remove_dir_all(&dir).ok();
 }
 
@@ -159,6 +205,8 @@ fn a_block_larger_than_the_buffers_is_skipped_whole() {
     assert_eq!(read_summary, split_summary);
     assert_eq!(read, split);
     assert_eq!(read, original);
+    let (slow, slow_summary, _) = split_walk_pausing(&big, Duration::from_millis(1));
+    assert_eq!((read, read_summary), (slow, slow_summary));
     fs::remove_dir_all(&dir).ok();
 }
 

@@ -10,12 +10,16 @@
 //! nothing is copied per packet. A split walk, whose caller sees only what the
 //! stage made of the frames, reads through one small buffer that stays in
 //! the core's cache instead (measured faster than large buffers or a memory
-//! map: the framing then finds its bytes in L2). A file that is not a capture fails in
+//! map: the framing then finds its bytes in L2); the stage runs there, or,
+//! for a buffer read while the caller had nothing to do, on the caller's
+//! thread, the buffer handed over whole. Results come in file order either
+//! way. A file that is not a capture fails in
 //! [`CaptureFile::open`]; a record that cannot be real or a file cut short
 //! ends the walk with a [`Damage`] after every frame before it was delivered.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::framing::{self, Framer, LengthOrder, Step};
@@ -255,17 +259,33 @@ impl CaptureFile {
         summary
     }
 
-    /// Runs `stage` on every packet on the reading thread (it may push any
-    /// number of results) and `consume` on the results, in file order, a
-    /// batch at a time, on the caller's thread, so that two cores share the
-    /// work. Returns the stage with whatever state it gathered.
-    pub fn for_each_frame_split<T, S, C>(&mut self, stage: S, mut consume: C) -> (FileSummary, S)
+    /// Runs a stage on every packet (it may push any number of results) and
+    /// `consume` on the results, in file order, a batch at a time, on the
+    /// caller's thread, so that two cores share the work. The stage runs on
+    /// the reading thread (`stage`) while the caller has results waiting,
+    /// and on the caller's (`caller_stage`) for the stretches of file read
+    /// while it had none, so that neither thread waits for the other while
+    /// there is work. Returns both stages with whatever state they gathered.
+    pub fn for_each_frame_split<T, S, L, C>(
+        &mut self,
+        stage: S,
+        mut caller_stage: L,
+        mut consume: C,
+    ) -> (FileSummary, S, L)
     where
         T: Send,
         S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
+        L: FnMut(&Frame<'_>, &mut Vec<T>),
         C: FnMut(&[T]),
     {
-        self.walk(stage, false, |batch| consume(&batch.out))
+        let (summary, stage) = self.walk(stage, false, |batch| {
+            let Batch { data, frames, out } = batch;
+            for p in frames.iter() {
+                caller_stage(&frame_in(data, p), out);
+            }
+            consume(out)
+        });
+        (summary, stage, caller_stage)
     }
 
     /// Walks the file; `keep_frames`: the caller reads the frames of each
@@ -289,6 +309,8 @@ impl CaptureFile {
         let (free_tx, free_rx) = sync_channel::<Batch<T>>(in_flight + 1);
         let framer = self.framer.clone();
         let offset = self.offset;
+        let waiting = AtomicUsize::new(0);
+        let waiting = &waiting;
         let (framer, damage, stage) = std::thread::scope(|s| {
             let reading = s.spawn(move || {
                 let mut stage = stage;
@@ -297,7 +319,7 @@ impl CaptureFile {
                     None => &|_| {},
                 };
                 let results = if keep_frames { 0 } else { BATCH_RESULTS };
-                let outlet = Outlet::new(full_tx, free_rx, in_flight, results, progress);
+                let outlet = Outlet::new(full_tx, free_rx, in_flight, results, progress, waiting);
                 let (framer, damage) = if keep_frames {
                     read_batches(reader, framer, offset, &mut stage, outlet)
                 } else {
@@ -306,9 +328,11 @@ impl CaptureFile {
                 (framer, damage, stage)
             });
             for mut batch in full_rx {
+                waiting.fetch_sub(1, Ordering::Relaxed);
                 on_batch(&mut batch);
                 // Emptied here, where the results are still in cache.
                 batch.out.clear();
+                batch.frames.clear();
                 // The reader may have finished; a batch it no longer wants is dropped.
                 let _ = free_tx.send(batch);
             }
@@ -456,6 +480,24 @@ impl<T> Batch<T> {
     }
 }
 
+/// Where in `data` the packet of a frame framed from `data` is.
+#[inline]
+fn packet_in(data: &[u8], frame: &Frame<'_>) -> framing::Packet {
+    let start = frame.bytes.as_ptr() as usize - data.as_ptr() as usize;
+    framing::Packet {
+        index: frame.index,
+        ts_ns: frame.ts_ns,
+        link_type: frame.link_type,
+        interface: frame.interface,
+        orig_len: frame.orig_len,
+        data: start..start + frame.bytes.len(),
+        comment: frame.comment.map(|c| {
+            let start = c.as_ptr() as usize - data.as_ptr() as usize;
+            start..start + c.len()
+        }),
+    }
+}
+
 /// The frame a packet record of `data` holds.
 #[inline]
 fn frame_in<'a>(data: &'a [u8], p: &framing::Packet) -> Frame<'a> {
@@ -482,6 +524,8 @@ struct Outlet<'p, T> {
     /// Room for results in each batch made.
     results: usize,
     progress: &'p dyn Fn(u64),
+    /// Batches sent that the caller has not taken yet.
+    waiting: &'p AtomicUsize,
 }
 
 impl<'p, T> Outlet<'p, T> {
@@ -491,6 +535,7 @@ impl<'p, T> Outlet<'p, T> {
         in_flight: usize,
         results: usize,
         progress: &'p dyn Fn(u64),
+        waiting: &'p AtomicUsize,
     ) -> Outlet<'p, T> {
         Outlet {
             full,
@@ -500,7 +545,14 @@ impl<'p, T> Outlet<'p, T> {
             most: in_flight + 1,
             results,
             progress,
+            waiting,
         }
+    }
+
+    /// Whether the caller has taken every batch sent: it is waiting for
+    /// work, or about to.
+    fn caller_idle(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) == 0
     }
 
     /// An empty batch; `None` when the caller has gone away. The one the
@@ -529,6 +581,7 @@ impl<'p, T> Outlet<'p, T> {
     /// Hands a filled batch to the caller, with the file offset reading has
     /// reached; false when the caller has gone away.
     fn send(&mut self, batch: Batch<T>, reached: u64) -> bool {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
         if self.full.send(batch).is_err() {
             return false;
         }
@@ -581,10 +634,11 @@ where
             return Framed::Full;
         }
         let at = *pos;
-        if frames.is_none()
-            && let Some((frame, len)) = framer.plain_packet(&data[at..])
-        {
-            stage(&frame, out);
+        if let Some((frame, len)) = framer.plain_packet(&data[at..]) {
+            match frames.as_deref_mut() {
+                Some(frames) => frames.push(packet_in(data, &frame)),
+                None => stage(&frame, out),
+            }
             *pos += len;
             continue;
         }
@@ -723,7 +777,10 @@ where
 /// The reading thread of a split walk: reads through one small buffer,
 /// runs the stage on each packet as soon as it is framed, and sends the
 /// stage's results on when a batch holds [`BATCH_RESULTS`] of them or after
-/// about [`BATCH_BYTES`] of input.
+/// about [`BATCH_BYTES`] of input. A buffer read while the caller has taken
+/// every batch goes to the caller whole instead, with where its packets
+/// are, for the caller's stage: reading goes on in a buffer the caller gave
+/// back.
 fn stream_batches<T, S>(
     mut reader: Box<dyn Read + Send>,
     mut framer: Framer,
@@ -746,46 +803,105 @@ where
         let filled = kept + read;
         let at_end = filled < buf.len();
         let mut pos = 0usize;
-        let damage = loop {
-            let from = pos;
+        // Room the record at `pos` needs, when it is more than the buffer.
+        let mut need = 0usize;
+        let mut handed_over = false;
+        let damage = if outlet.caller_idle() {
+            // Results made so far go first, then this buffer's packets.
+            if !batch.out.is_empty() {
+                let Some(next) = outlet.pass(batch, offset) else {
+                    return (framer, None);
+                };
+                batch = next;
+                batch_bytes = 0;
+            }
             let framed = frame_records(
                 &mut framer,
                 &buf[..filled],
                 &mut pos,
                 filled,
                 stage,
-                None,
+                Some(&mut batch.frames),
                 &mut batch.out,
             );
-            offset += (pos - from) as u64;
-            batch_bytes += pos - from;
-            match framed {
-                Framed::Full => {
-                    let Some(next) = outlet.pass(batch, offset) else {
-                        return (framer, None);
-                    };
-                    batch = next;
-                    batch_bytes = 0;
-                }
-                Framed::Done => break None,
+            offset += pos as u64;
+            let damage = match framed {
+                // Full never comes here: listing packets makes no results.
+                Framed::Done | Framed::Full => None,
                 Framed::Need(n) => {
-                    // A record longer than the buffer: make room for it.
-                    if n > buf.len() {
-                        buf.resize(n, 0);
-                    }
-                    break None;
+                    need = n;
+                    None
                 }
-                Framed::Damaged(reason) => {
-                    break Some(Damage::Malformed {
-                        after_frame: framer.records,
-                        offset,
-                        reason,
-                    });
+                Framed::Damaged(reason) => Some(Damage::Malformed {
+                    after_frame: framer.records,
+                    offset,
+                    reason,
+                }),
+            };
+            if !batch.frames.is_empty() {
+                // The batch takes the buffer along; reading goes on in the
+                // one it brought back (or a new one), from the record left
+                // incomplete.
+                std::mem::swap(&mut buf, &mut batch.data);
+                let size = batch.data.len().max(need);
+                if buf.len() < size {
+                    buf.resize(size, 0);
+                }
+                kept = filled - pos;
+                buf[..kept].copy_from_slice(&batch.data[pos..filled]);
+                handed_over = true;
+                let Some(next) = outlet.pass(batch, offset) else {
+                    return (framer, None);
+                };
+                batch = next;
+                batch_bytes = 0;
+            }
+            damage
+        } else {
+            loop {
+                let from = pos;
+                let framed = frame_records(
+                    &mut framer,
+                    &buf[..filled],
+                    &mut pos,
+                    filled,
+                    stage,
+                    None,
+                    &mut batch.out,
+                );
+                offset += (pos - from) as u64;
+                batch_bytes += pos - from;
+                match framed {
+                    Framed::Full => {
+                        let Some(next) = outlet.pass(batch, offset) else {
+                            return (framer, None);
+                        };
+                        batch = next;
+                        batch_bytes = 0;
+                    }
+                    Framed::Done => break None,
+                    Framed::Need(n) => {
+                        need = n;
+                        break None;
+                    }
+                    Framed::Damaged(reason) => {
+                        break Some(Damage::Malformed {
+                            after_frame: framer.records,
+                            offset,
+                            reason,
+                        });
+                    }
                 }
             }
         };
-        buf.copy_within(pos..filled, 0);
-        kept = filled - pos;
+        if !handed_over {
+            // A record longer than the buffer: make room for it.
+            if need > buf.len() {
+                buf.resize(need, 0);
+            }
+            buf.copy_within(pos..filled, 0);
+            kept = filled - pos;
+        }
         if at_end || damage.is_some() {
             if !outlet.send(batch, offset) {
                 return (framer, None);
@@ -819,7 +935,8 @@ mod tests {
     fn every_batch_given_back_is_handed_out_again() {
         let (full_tx, full_rx) = sync_channel::<Batch<u8>>(3);
         let (free_tx, free_rx) = sync_channel::<Batch<u8>>(4);
-        let mut outlet = Outlet::new(full_tx, free_rx, 3, 16, &|_| {});
+        let waiting = AtomicUsize::new(0);
+        let mut outlet = Outlet::new(full_tx, free_rx, 3, 16, &|_| {}, &waiting);
         // The reader fills all it may make; the caller takes them and gives
         // them back, two before the reader sends its last one.
         let made: Vec<Batch<u8>> = (0..4).filter_map(|_| outlet.get()).collect();

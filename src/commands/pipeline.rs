@@ -66,18 +66,17 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
             ..CaptureInfo::default()
         };
         let correlator = &mut g.correlator;
-        // Decoding runs on the reading thread, correlation on this one.
-        let (summary, _) = file.for_each_frame_split(
-            // Clean frames are counted from the totals below: per frame
-            // only the rest is.
-            |frame: &Frame<'_>, out: &mut Vec<Item>| {
-                let decoding = items_of(frame, out);
-                if decoding != Decoding::Clean {
-                    count_decoding(&mut info, frame, decoding);
-                }
-            },
+        // Each side of the split walk counts the frames it decoded into an
+        // inventory of its own; clean frames are counted from the totals
+        // below: per frame only the rest is.
+        let (mut read_side, mut caller_side) = (CaptureInfo::default(), CaptureInfo::default());
+        let (summary, _, _) = file.for_each_frame_split(
+            decode_counting(&mut read_side),
+            decode_counting(&mut caller_side),
             |items| correlator.add_items(index, items),
         );
+        add_unclean(&mut info, read_side);
+        add_unclean(&mut info, caller_side);
         info.packets = summary.packets;
         info.decoded = summary
             .packets
@@ -93,6 +92,27 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
     progress.done();
     g.correlator.table.group();
     g
+}
+
+/// The split walk's stage: a frame's items, counted in `info` unless it
+/// decoded cleanly.
+fn decode_counting(info: &mut CaptureInfo) -> impl FnMut(&Frame<'_>, &mut Vec<Item>) + '_ {
+    |frame, out| {
+        let decoding = items_of(frame, out);
+        if decoding != Decoding::Clean {
+            count_decoding(info, frame, decoding);
+        }
+    }
+}
+
+/// Adds the unclean frames another inventory of the same capture counted:
+/// the malformed examples stay the first few in frame order.
+fn add_unclean(info: &mut CaptureInfo, other: CaptureInfo) {
+    info.unsupported += other.unsupported;
+    info.malformed += other.malformed;
+    info.malformed_examples.extend(other.malformed_examples);
+    info.malformed_examples.sort_by_key(|(frame, _)| *frame);
+    info.malformed_examples.truncate(MALFORMED_EXAMPLES);
 }
 
 /// Counts a frame in its capture's inventory.
@@ -185,4 +205,31 @@ pub fn conclude_with<T>(
     );
     let extra = with(&analysis, &findings);
     (report, extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CaptureInfo, MALFORMED_EXAMPLES, add_unclean};
+
+    fn examples(frames: &[u64]) -> CaptureInfo {
+        CaptureInfo {
+            malformed: frames.len() as u64 + 10,
+            unsupported: 1,
+            malformed_examples: frames.iter().map(|&f| (f, format!("frame {f}"))).collect(),
+            ..CaptureInfo::default()
+        }
+    }
+
+    #[test]
+    fn two_sides_inventories_add_up_with_the_first_examples_in_frame_order() {
+        let mut info = CaptureInfo::default();
+        add_unclean(&mut info, examples(&[4, 9, 30, 31, 32]));
+        add_unclean(&mut info, examples(&[1, 7, 8]));
+        assert_eq!(info.malformed, 15 + 13);
+        assert_eq!(info.unsupported, 2);
+        let frames: Vec<u64> = info.malformed_examples.iter().map(|(f, _)| *f).collect();
+        assert_eq!(frames, [1, 4, 7, 8, 9]);
+        assert_eq!(frames.len(), MALFORMED_EXAMPLES);
+        assert_eq!(info.malformed_examples[0].1, "frame 1");
+    }
 }
