@@ -661,6 +661,24 @@ where
     Framed::Done
 }
 
+/// How listing the packets of a buffer ended (no results are made, so it is
+/// never [`Framed::Full`]): the room the record left incomplete needs (0 if
+/// none), and the damage found, the walk being at file offset `offset`.
+fn listed(framed: Framed, framer: &Framer, offset: u64) -> (usize, Option<Damage>) {
+    match framed {
+        Framed::Done | Framed::Full => (0, None),
+        Framed::Need(n) => (n, None),
+        Framed::Damaged(reason) => (
+            0,
+            Some(Damage::Malformed {
+                after_frame: framer.records,
+                offset,
+                reason,
+            }),
+        ),
+    }
+}
+
 /// Reads until `buf` is full or the input ends or fails; the count read and
 /// the failure, if any.
 fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
@@ -745,20 +763,8 @@ where
             Some(frames),
             out,
         );
-        need = 0;
-        let damage = match framed {
-            // Full never comes here: this walk lists frames, it makes no results.
-            Framed::Done | Framed::Full => None,
-            Framed::Need(n) => {
-                need = n;
-                None
-            }
-            Framed::Damaged(reason) => Some(Damage::Malformed {
-                after_frame: framer.records,
-                offset: offset + pos as u64,
-                reason,
-            }),
-        };
+        let damage;
+        (need, damage) = listed(framed, &framer, offset + pos as u64);
         carry.clear();
         carry.extend_from_slice(&batch.data[pos..filled]);
         offset += pos as u64;
@@ -826,19 +832,8 @@ where
                 &mut batch.out,
             );
             offset += pos as u64;
-            let damage = match framed {
-                // Full never comes here: listing packets makes no results.
-                Framed::Done | Framed::Full => None,
-                Framed::Need(n) => {
-                    need = n;
-                    None
-                }
-                Framed::Damaged(reason) => Some(Damage::Malformed {
-                    after_frame: framer.records,
-                    offset,
-                    reason,
-                }),
-            };
+            let damage;
+            (need, damage) = listed(framed, &framer, offset);
             if !batch.frames.is_empty() {
                 // The batch takes the buffer along; reading goes on in the
                 // one it brought back (or a new one), from the record left
