@@ -321,7 +321,7 @@ impl CaptureFile {
                 let results = if keep_frames { 0 } else { BATCH_RESULTS };
                 let outlet = Outlet::new(full_tx, free_rx, in_flight, results, progress, waiting);
                 let (framer, damage) = if keep_frames {
-                    read_batches(reader, framer, offset, &mut stage, outlet)
+                    read_batches(reader, framer, offset, outlet)
                 } else {
                     stream_batches(reader, framer, offset, &mut stage, outlet)
                 };
@@ -472,6 +472,16 @@ struct Batch<T> {
 }
 
 impl<T> Batch<T> {
+    /// A batch holding no memory: what stands in a batch's place while it
+    /// is handed on.
+    fn unmade() -> Batch<T> {
+        Batch {
+            data: Vec::new(),
+            frames: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
     fn frame(&self, p: &framing::Packet) -> Frame<'_> {
         frame_in(&self.data, p)
     }
@@ -567,9 +577,8 @@ impl<'p, T> Outlet<'p, T> {
             None if self.made < self.most => {
                 self.made += 1;
                 Batch {
-                    data: Vec::new(),
-                    frames: Vec::new(),
                     out: Vec::with_capacity(self.results),
+                    ..Batch::unmade()
                 }
             }
             None => self.free.recv().ok()?,
@@ -590,13 +599,20 @@ impl<'p, T> Outlet<'p, T> {
         true
     }
 
-    /// [`Self::send`], then an empty batch to fill next; `None` when the
-    /// caller has gone away.
-    fn pass(&mut self, batch: Batch<T>, reached: u64) -> Option<Batch<T>> {
-        if !self.send(batch, reached) {
-            return None;
+    /// [`Self::send`]s `batch` and puts an empty batch to fill next in its
+    /// place; false when the caller has gone away.
+    fn pass(&mut self, batch: &mut Batch<T>, reached: u64) -> bool {
+        let full = std::mem::replace(batch, Batch::unmade());
+        if !self.send(full, reached) {
+            return false;
         }
-        self.get()
+        match self.get() {
+            Some(next) => {
+                *batch = next;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -661,10 +677,34 @@ where
     Framed::Done
 }
 
-/// How listing the packets of a buffer ended (no results are made, so it is
-/// never [`Framed::Full`]): the room the record left incomplete needs (0 if
-/// none), and the damage found, the walk being at file offset `offset`.
-fn listed(framed: Framed, framer: &Framer, offset: u64) -> (usize, Option<Damage>) {
+/// Lists the packets of `data` from `*pos` to its end in `frames`, no stage
+/// running, `data` starting at file offset `start`; how that ended (see
+/// [`ended`]).
+fn list_packets(
+    framer: &mut Framer,
+    data: &[u8],
+    pos: &mut usize,
+    frames: &mut Vec<framing::Packet>,
+    start: u64,
+) -> (usize, Option<Damage>) {
+    let no_stage = &mut |_: &Frame<'_>, _: &mut Vec<()>| {};
+    let framed = frame_records(
+        framer,
+        data,
+        pos,
+        data.len(),
+        no_stage,
+        Some(frames),
+        &mut Vec::new(),
+    );
+    ended(framed, framer, start + *pos as u64)
+}
+
+/// How framing a buffer ended, other than for want of room for results
+/// (which only a walk making results meets, and handles): the room the
+/// record left incomplete needs (0 if none), and the damage found, the walk
+/// being at file offset `offset`.
+fn ended(framed: Framed, framer: &Framer, offset: u64) -> (usize, Option<Damage>) {
     match framed {
         Framed::Done | Framed::Full => (0, None),
         Framed::Need(n) => (n, None),
@@ -724,16 +764,12 @@ fn end_damage(
 /// The reading thread of a walk whose caller sees the frames: fills a
 /// buffer per batch, lists its packet records, sends it on. Returns the
 /// framer (with its counts) and the damage that ended the walk.
-fn read_batches<T, S>(
+fn read_batches<T>(
     mut reader: Box<dyn Read + Send>,
     mut framer: Framer,
     mut offset: u64,
-    stage: &mut S,
     mut outlet: Outlet<'_, T>,
-) -> (Framer, Option<Damage>)
-where
-    S: FnMut(&Frame<'_>, &mut Vec<T>),
-{
+) -> (Framer, Option<Damage>) {
     // Bytes of a record that began at the end of the previous buffer.
     let mut carry: Vec<u8> = Vec::new();
     let mut need = 0usize;
@@ -753,18 +789,14 @@ where
         let filled = carry.len() + read;
         let at_end = filled < batch.data.len();
         let mut pos = 0usize;
-        let Batch { data, frames, out } = &mut batch;
-        let framed = frame_records(
-            &mut framer,
-            &data[..filled],
-            &mut pos,
-            filled,
-            stage,
-            Some(frames),
-            out,
-        );
         let damage;
-        (need, damage) = listed(framed, &framer, offset + pos as u64);
+        (need, damage) = list_packets(
+            &mut framer,
+            &batch.data[..filled],
+            &mut pos,
+            &mut batch.frames,
+            offset,
+        );
         carry.clear();
         carry.extend_from_slice(&batch.data[pos..filled]);
         offset += pos as u64;
@@ -810,30 +842,25 @@ where
         let filled = kept + read;
         let at_end = filled < buf.len();
         let mut pos = 0usize;
-        // Room the record at `pos` needs, when it is more than the buffer.
-        let mut need = 0usize;
         let mut handed_over = false;
-        let damage = if outlet.caller_idle() {
+        // Room the record at `pos` needs (when it is more than the buffer),
+        // and the damage found.
+        let (need, damage) = if outlet.caller_idle() {
             // Results made so far go first, then this buffer's packets.
             if !batch.out.is_empty() {
-                let Some(next) = outlet.pass(batch, offset) else {
+                if !outlet.pass(&mut batch, offset) {
                     return (framer, None);
-                };
-                batch = next;
+                }
                 batch_bytes = 0;
             }
-            let framed = frame_records(
+            let (need, damage) = list_packets(
                 &mut framer,
                 &buf[..filled],
                 &mut pos,
-                filled,
-                stage,
-                Some(&mut batch.frames),
-                &mut batch.out,
+                &mut batch.frames,
+                offset,
             );
             offset += pos as u64;
-            let damage;
-            (need, damage) = listed(framed, &framer, offset);
             if !batch.frames.is_empty() {
                 // The batch takes the buffer along; reading goes on in the
                 // one it brought back (or a new one), from the record left
@@ -846,13 +873,12 @@ where
                 kept = filled - pos;
                 buf[..kept].copy_from_slice(&batch.data[pos..filled]);
                 handed_over = true;
-                let Some(next) = outlet.pass(batch, offset) else {
+                if !outlet.pass(&mut batch, offset) {
                     return (framer, None);
-                };
-                batch = next;
+                }
                 batch_bytes = 0;
             }
-            damage
+            (need, damage)
         } else {
             loop {
                 let from = pos;
@@ -869,24 +895,12 @@ where
                 batch_bytes += pos - from;
                 match framed {
                     Framed::Full => {
-                        let Some(next) = outlet.pass(batch, offset) else {
+                        if !outlet.pass(&mut batch, offset) {
                             return (framer, None);
-                        };
-                        batch = next;
+                        }
                         batch_bytes = 0;
                     }
-                    Framed::Done => break None,
-                    Framed::Need(n) => {
-                        need = n;
-                        break None;
-                    }
-                    Framed::Damaged(reason) => {
-                        break Some(Damage::Malformed {
-                            after_frame: framer.records,
-                            offset,
-                            reason,
-                        });
-                    }
+                    other => break ended(other, &framer, offset),
                 }
             }
         };
@@ -906,10 +920,9 @@ where
             return (framer, damage);
         }
         if batch_bytes >= BATCH_BYTES {
-            let Some(next) = outlet.pass(batch, offset) else {
+            if !outlet.pass(&mut batch, offset) {
                 return (framer, None);
-            };
-            batch = next;
+            }
             batch_bytes = 0;
         }
     }
