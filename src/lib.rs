@@ -4,8 +4,9 @@
 //! Data flows one way: [`capture`] frames → [`decode`] layers → flow
 //! observations → findings → report.
 
-// No unsafe code, with one audited exception: reading the AF_PACKET drop
-// counter (`capture::live::packet_stats`, which says why). A test
+// No unsafe code, with two audited exceptions, each saying why: reading the
+// AF_PACKET drop counter (`capture::live::packet_stats`) and the cache
+// prefetch hint of the flow index (`flow::prefetch`). A test
 // (tests/unsafe_audit.rs) fails if any other module allows it.
 #![deny(unsafe_code)]
 

@@ -60,14 +60,12 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
         (hash >> 32) as usize & (self.slots.len() - 1)
     }
 
-    /// Loads the slot where the search for `hash` starts, and does nothing
-    /// else: call it for several keys before looking them up.
+    /// Starts loading the slot where the search for `hash` starts, without
+    /// waiting for it: call it for several keys before looking them up.
     #[inline]
     pub fn touch(&self, hash: u64) {
         if !self.slots.is_empty() {
-            // The key and whether the slot is taken: every line a lookup reads first.
-            let slot = &self.slots[self.home(hash)].0;
-            std::hint::black_box(slot.as_ref().map(|(k, _)| *k));
+            super::prefetch::prefetch(&self.slots[self.home(hash)]);
         }
     }
 

@@ -11,6 +11,7 @@ pub mod few;
 pub mod index;
 pub mod observe;
 pub mod pairs;
+mod prefetch;
 pub mod summary;
 pub mod table;
 pub mod tally;
@@ -148,7 +149,7 @@ impl Correlator {
 
     /// Takes what a run of frames of capture number `capture` contributes, in order.
     pub fn add_items(&mut self, capture: u16, items: &[Item]) {
-        // A run's flow state is loaded together first (see `ProbeTable::touch`).
+        // A run's flow state is asked for together first (see `ProbeTable::touch`).
         for run in items.chunks(TOUCH_RUN) {
             let mut located: [Option<table::Located>; TOUCH_RUN] = [const { None }; TOUCH_RUN];
             for (at, item) in located.iter_mut().zip(run) {

@@ -327,7 +327,7 @@ impl ProbeTable {
         })
     }
 
-    /// Loads the state of `at`'s flow into the cache and changes nothing:
+    /// Starts loading the state of `at`'s flow into the cache (a hint only):
     /// done for a run of observations before they are added, it lets their
     /// cache misses overlap instead of each stalling its own packet.
     #[inline]

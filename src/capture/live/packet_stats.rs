@@ -2,8 +2,8 @@
 //! PACKET_STATISTICS)`): frames the kernel discarded because the socket's
 //! receive buffer was full.
 //!
-//! Guarantees: this is the crate's only `unsafe` code (`tests/unsafe_audit.rs`
-//! keeps it at that). No safe binding of this
+//! Guarantees: one of the crate's two audited `unsafe` modules
+//! (`tests/unsafe_audit.rs` keeps it at that). No safe binding of this
 //! socket option exists (std, socket2, rustix and nix have none), and the
 //! kernel is the only place the count lives; the call below passes a
 //! correctly sized, initialised struct and checks the length written back.
