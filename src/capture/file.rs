@@ -273,7 +273,7 @@ impl CaptureFile {
         mut consume: C,
     ) -> (FileSummary, S, L)
     where
-        T: Send,
+        T: Send + StageResult,
         S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
         L: FnMut(&Frame<'_>, &mut Vec<T>),
         C: FnMut(&[T]),
@@ -281,9 +281,9 @@ impl CaptureFile {
         let (summary, stage) = self.walk(stage, false, |batch| {
             let Batch { data, frames, out } = batch;
             for p in frames.iter() {
-                caller_stage(&frame_in(data, p), out);
+                out.stage(&mut caller_stage, &frame_in(data, p));
             }
-            consume(out)
+            consume(&out.items)
         });
         (summary, stage, caller_stage)
     }
@@ -297,7 +297,7 @@ impl CaptureFile {
         mut on_batch: impl FnMut(&mut Batch<T>),
     ) -> (FileSummary, S)
     where
-        T: Send,
+        T: Send + StageResult,
         S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
     {
         let Some(reader) = self.reader.take() else {
@@ -463,12 +463,77 @@ fn read_section_header(reader: &mut dyn Read, format: Format) -> Result<(Framer,
     Ok((Framer::pcapng(big_endian), len as u64))
 }
 
+/// A result of a split walk's stage ([`CaptureFile::for_each_frame_split`]):
+/// says whether it holds memory of its own. Results that hold none leave a
+/// batch all at once, without a pass over them.
+pub trait StageResult {
+    /// Whether dropping this result frees memory.
+    fn holds_memory(&self) -> bool;
+}
+
+/// Plain values hold nothing to free.
+impl<T: Copy> StageResult for T {
+    fn holds_memory(&self) -> bool {
+        false
+    }
+}
+
+/// What a stage made of the packets of a batch, and which of those results
+/// hold memory of their own.
+struct Results<T> {
+    items: Vec<T>,
+    /// Positions in `items` of the results that hold memory, in order.
+    holding: Vec<u32>,
+}
+
+impl<T> Results<T> {
+    fn with_capacity(results: usize) -> Results<T> {
+        Results {
+            items: Vec::with_capacity(results),
+            holding: Vec::new(),
+        }
+    }
+
+    /// Empties the results, keeping their room. Dropping every result read a
+    /// line of each, out of cache by then (~15 ms of the reading thread's
+    /// time on the 2-million-frame replay): only those that hold memory are
+    /// dropped, and the rest, with nothing to free, are forgotten at once.
+    fn empty(&mut self) {
+        // Last first: each removal moves in the last result, by then one
+        // that holds nothing.
+        for &at in self.holding.iter().rev() {
+            drop(self.items.swap_remove(at as usize));
+        }
+        self.holding.clear();
+        // `Vec::drain` shortens the vector before it yields anything (so
+        // that a drain leaked leaves it valid): forgetting one empties it
+        // without visiting what it held. `clear` after it is only a guard.
+        std::mem::forget(self.items.drain(..));
+        self.items.clear();
+    }
+}
+
+impl<T: StageResult> Results<T> {
+    /// Runs `stage` on `frame`, noting which of its results hold memory
+    /// (inlined into the framing loop: a call per frame otherwise).
+    #[inline(always)]
+    fn stage<S: FnMut(&Frame<'_>, &mut Vec<T>)>(&mut self, stage: &mut S, frame: &Frame<'_>) {
+        let before = self.items.len();
+        stage(frame, &mut self.items);
+        for (at, item) in self.items.iter().enumerate().skip(before) {
+            if item.holds_memory() {
+                self.holding.push(at as u32);
+            }
+        }
+    }
+}
+
 /// A buffer of records read in one go, where each packet in it is, and what
 /// the reading thread's stage made of them.
 struct Batch<T> {
     data: Vec<u8>,
     frames: Vec<framing::Packet>,
-    out: Vec<T>,
+    out: Results<T>,
 }
 
 impl<T> Batch<T> {
@@ -478,7 +543,7 @@ impl<T> Batch<T> {
         Batch {
             data: Vec::new(),
             frames: Vec::new(),
-            out: Vec::new(),
+            out: Results::with_capacity(0),
         }
     }
 
@@ -564,10 +629,9 @@ impl<'p, T> Outlet<'p, T> {
 
     /// An empty batch; `None` when the caller has gone away. The one the
     /// caller gave back last, whose memory is likeliest still in cache. A
-    /// batch is emptied here, not by the caller: dropping 6 144 results
-    /// reads a line of each, no longer in cache once the caller has gone
-    /// through them all, and the caller is the thread that has the less time
-    /// to spare (when it is idle, it decodes instead).
+    /// batch is emptied here, not by the caller, whose thread has the less
+    /// time to spare (when it is idle, it decodes instead): the few results
+    /// that hold memory are dropped ([`Results::empty`]).
     fn get(&mut self) -> Option<Batch<T>> {
         while let Ok(b) = self.free.try_recv() {
             self.spare.push(b);
@@ -577,14 +641,14 @@ impl<'p, T> Outlet<'p, T> {
             None if self.made < self.most => {
                 self.made += 1;
                 Batch {
-                    out: Vec::with_capacity(self.results),
+                    out: Results::with_capacity(self.results),
                     ..Batch::unmade()
                 }
             }
             None => self.free.recv().ok()?,
         };
         batch.frames.clear();
-        batch.out.clear();
+        batch.out.empty();
         Some(batch)
     }
 
@@ -639,22 +703,23 @@ fn frame_records<T, S>(
     limit: usize,
     stage: &mut S,
     frames: Option<&mut Vec<framing::Packet>>,
-    out: &mut Vec<T>,
+    out: &mut Results<T>,
 ) -> Framed
 where
+    T: StageResult,
     S: FnMut(&Frame<'_>, &mut Vec<T>),
 {
     let mut frames = frames;
-    let room = out.capacity().saturating_sub(RESULT_SLACK);
+    let room = out.items.capacity().saturating_sub(RESULT_SLACK);
     while *pos < limit {
-        if frames.is_none() && out.len() >= room {
+        if frames.is_none() && out.items.len() >= room {
             return Framed::Full;
         }
         let at = *pos;
         if let Some((frame, len)) = framer.plain_packet(&data[at..]) {
             match frames.as_deref_mut() {
                 Some(frames) => frames.push(packet_in(data, &frame)),
-                None => stage(&frame, out),
+                None => out.stage(stage, &frame),
             }
             *pos += len;
             continue;
@@ -665,7 +730,7 @@ where
                 p.comment = p.comment.map(|c| c.start + at..c.end + at);
                 match frames.as_deref_mut() {
                     Some(frames) => frames.push(p),
-                    None => stage(&frame_in(data, &p), out),
+                    None => out.stage(stage, &frame_in(data, &p)),
                 }
                 *pos += len;
             }
@@ -695,7 +760,7 @@ fn list_packets(
         data.len(),
         no_stage,
         Some(frames),
-        &mut Vec::new(),
+        &mut Results::with_capacity(0),
     );
     ended(framed, framer, start + *pos as u64)
 }
@@ -828,6 +893,7 @@ fn stream_batches<T, S>(
     mut outlet: Outlet<'_, T>,
 ) -> (Framer, Option<Damage>)
 where
+    T: StageResult,
     S: FnMut(&Frame<'_>, &mut Vec<T>),
 {
     let mut buf = vec![0u8; STREAM_BYTES];
@@ -847,7 +913,7 @@ where
         // and the damage found.
         let (need, damage) = if outlet.caller_idle() {
             // Results made so far go first, then this buffer's packets.
-            if !batch.out.is_empty() {
+            if !batch.out.items.is_empty() {
                 if !outlet.pass(&mut batch, offset) {
                     return (framer, None);
                 }
@@ -949,7 +1015,7 @@ mod tests {
         // The reader fills all it may make; the caller takes them and gives
         // them back, two before the reader sends its last one.
         let made: Vec<Batch<u8>> = (0..4).filter_map(|_| outlet.get()).collect();
-        let mut buffers: Vec<*const u8> = made.iter().map(|b| b.out.as_ptr()).collect();
+        let mut buffers: Vec<*const u8> = made.iter().map(|b| b.out.items.as_ptr()).collect();
         let mut made = made.into_iter();
         for batch in made.by_ref().take(3) {
             assert!(outlet.send(batch, 0));
@@ -964,13 +1030,69 @@ mod tests {
         drop(free_tx);
         // All four come back, none made anew and none lost.
         let mut again: Vec<*const u8> = (0..4)
-            .map(|_| outlet.get().expect("a batch given back").out.as_ptr())
+            .map(|_| outlet.get().expect("a batch given back").out.items.as_ptr())
             .collect();
         assert_eq!(outlet.made, 4);
         buffers.sort();
         again.sort();
         assert_eq!(buffers, again);
         assert!(outlet.get().is_none());
+    }
+
+    /// A result that holds memory when it carries a counter, which its drop
+    /// counts on.
+    struct Counted(Option<std::rc::Rc<std::cell::Cell<u32>>>);
+
+    impl StageResult for Counted {
+        fn holds_memory(&self) -> bool {
+            self.0.is_some()
+        }
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            if let Some(drops) = &self.0 {
+                drops.set(drops.get() + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn emptying_results_drops_each_that_holds_memory_once_and_keeps_the_room() {
+        let drops = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut results = Results::with_capacity(16);
+        let frame = Frame {
+            index: 1,
+            ts_ns: 0,
+            link_type: 1,
+            interface: 0,
+            orig_len: 0,
+            bytes: &[],
+            comment: None,
+        };
+        // Frame by frame, one result or two or none; those at 0, 3, 4 and
+        // the last hold memory.
+        let holding = [0, 3, 4, 9];
+        let mut made = 0;
+        for pushed in [1, 2, 0, 2, 1, 1, 0, 2, 1] {
+            results.stage(
+                &mut |_: &Frame<'_>, out: &mut Vec<Counted>| {
+                    for _ in 0..pushed {
+                        let holds = holding.contains(&made);
+                        out.push(Counted(holds.then(|| drops.clone())));
+                        made += 1;
+                    }
+                },
+                &frame,
+            );
+        }
+        assert_eq!(results.items.len(), 10);
+        assert_eq!(results.holding, holding);
+        let room = results.items.capacity();
+        results.empty();
+        assert_eq!(drops.get(), 4);
+        assert!(results.items.is_empty() && results.holding.is_empty());
+        assert_eq!(results.items.capacity(), room);
     }
 
     #[test]

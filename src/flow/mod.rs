@@ -57,6 +57,7 @@ pub(crate) fn group_by<T, V: Copy + Default>(
 /// Hash map for the hot tables: foldhash (fast, well mixed) with a fixed seed
 /// so that iteration order, and therefore report order, is repeatable.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+use observe::What;
 pub use observe::{Observation, observe};
 pub use summary::{
     FlowKind, FlowSummary, Samples, Verdict, summarize, summarize_until, summarize_with,
@@ -79,6 +80,30 @@ pub enum Item {
         src: IpAddr,
         dst: IpAddr,
     },
+}
+
+/// The few items that own memory (a quoted packet, a Router Advertisement's
+/// lists, a neighbor) say so, so that a batch of the others is emptied
+/// without a pass over them.
+impl crate::capture::file::StageResult for Item {
+    #[inline]
+    fn holds_memory(&self) -> bool {
+        // Every variant named: one added later needs a decision here.
+        match self {
+            Item::RawLink { .. } => false,
+            Item::Observed(o) => match &o.what {
+                What::EchoRequest { .. }
+                | What::EchoReply { .. }
+                | What::Udp { .. }
+                | What::Tcp { .. }
+                | What::RouterSolicit => false,
+                What::Error { quoted, .. } => quoted.is_some(),
+                What::RouterAdvert(_) | What::NeighborSolicit(_) | What::NeighborAdvert { .. } => {
+                    true
+                }
+            },
+        }
+    }
 }
 
 /// How a frame decoded.
@@ -207,6 +232,53 @@ mod tests {
         // compiler copies it inline (21 instructions a relevant frame).
         let size = std::mem::size_of::<Item>();
         assert!(size <= 128, "an item is {size} bytes");
+    }
+
+    #[test]
+    fn only_items_that_own_memory_say_they_hold_it() {
+        use super::observe::{Neighbor, Observation, What};
+        use crate::capture::file::StageResult;
+        use std::net::{IpAddr, Ipv6Addr};
+        let a = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let item = |what| {
+            Item::Observed(Observation {
+                frame: 1,
+                ts_ns: 0,
+                link: Default::default(),
+                outer: None,
+                src: a,
+                dst: a,
+                hop_limit: 64,
+                what,
+            })
+        };
+        let neighbor = || {
+            Box::new(Neighbor {
+                target: Ipv6Addr::LOCALHOST,
+                lladdr: None,
+            })
+        };
+        let echo = What::EchoRequest {
+            id: 1,
+            seq: 1,
+            len: 0,
+        };
+        let unquoting_error = What::Error {
+            v6: true,
+            ty: 1,
+            code: 0,
+            param: 0,
+            quoted: None,
+        };
+        assert!(!Item::RawLink { src: a, dst: a }.holds_memory());
+        assert!(!item(echo).holds_memory());
+        assert!(!item(unquoting_error).holds_memory());
+        assert!(item(What::NeighborSolicit(neighbor())).holds_memory());
+        let advert = What::NeighborAdvert {
+            neighbor: neighbor(),
+            router: false,
+        };
+        assert!(item(advert).holds_memory());
     }
 
     #[test]
