@@ -91,8 +91,9 @@ pub struct FlowSummary {
     /// Where a representative probe's request was seen, nearest the prober first.
     pub path: Vec<Sighting>,
     pub hops: Vec<Hop>,
-    /// The first ICMP error quoting a probe of this flow.
-    pub first_error: Option<ErrorSighting>,
+    /// The first ICMP error quoting a probe of this flow (boxed: most flows
+    /// have none, and inline it would make every summary half as large again).
+    pub first_error: Option<Box<ErrorSighting>>,
 }
 
 /// A reply through an ISATAP tunnel is accepted by the prober when it comes
@@ -223,7 +224,10 @@ pub fn summarize_with(
     let waiting = waiting_tallied(table, judged_until);
     let mut out = crate::parallel::filter_map(&table.flows, |index, flow| {
         if index % TOUCH_RUN == 0 {
-            touch_flows(table, index..index + TOUCH_RUN);
+            // This run's details (its probes were asked for a run ago), and
+            // the next run's probes.
+            ask_for_details(table, index..index + TOUCH_RUN);
+            ask_for_probes(table, index + TOUCH_RUN..index + 2 * TOUCH_RUN);
         }
         let tallied = Tallied {
             samples: samples.flow(index),
@@ -239,28 +243,31 @@ pub fn summarize_with(
     out
 }
 
-/// Flows whose probes are loaded together before they are summarised.
+/// Flows whose probes are asked for together before they are summarised: a
+/// flow's probes lie far apart (they were made at different times), and
+/// asking for a run of flows' at once lets the misses overlap instead of
+/// each stalling its own flow.
 const TOUCH_RUN: usize = 8;
 
-/// Loads the probes of `flows` and their detail into the cache and changes
-/// nothing: a flow's probes lie far apart (they were made at different
-/// times), and loading a run of flows' together lets the misses overlap
-/// instead of each stalling its own flow.
-fn touch_flows(table: &ProbeTable, flows: std::ops::Range<usize>) {
-    let end = flows.end.min(table.flows.len());
-    let mut sink = 0u32;
-    for f in flows.start..end {
-        let flow = &table.flows[f];
-        sink ^= flow.tallies.first().map_or(0, |t| t.requests);
+/// Starts loading the probes of `flows` into the cache (a hint only).
+fn ask_for_probes(table: &ProbeTable, flows: std::ops::Range<usize>) {
+    for f in flows.start..flows.end.min(table.flows.len()) {
         for &p in table.probes_of(f) {
-            let probe = &table.probes[p as usize];
-            sink ^= probe.n;
-            if let Some(d) = table.detail(probe) {
-                sink ^= d.requests.len() as u32;
+            super::prefetch::prefetch(&table.probes[p as usize]);
+        }
+    }
+}
+
+/// Starts loading the details of the probes of `flows` into the cache (a
+/// hint only; reads the probes, which should be loaded by then).
+fn ask_for_details(table: &ProbeTable, flows: std::ops::Range<usize>) {
+    for f in flows.start..flows.end.min(table.flows.len()) {
+        for &p in table.probes_of(f) {
+            if let Some(d) = table.detail(&table.probes[p as usize]) {
+                super::prefetch::prefetch(d);
             }
         }
     }
-    std::hint::black_box(sink);
 }
 
 fn summarize_flow(
@@ -450,7 +457,7 @@ fn summarize_flow(
         rtt: rtt_stats(&mut rtts),
         path,
         hops,
-        first_error,
+        first_error: first_error.map(Box::new),
     })
 }
 
