@@ -10,7 +10,6 @@
 
 use std::net::IpAddr;
 
-use super::FastMap;
 pub use super::few::Few;
 use super::index::FlowIndex;
 use super::observe::{LinkFacts, Observation, Outer, What};
@@ -166,6 +165,8 @@ pub struct Probe {
     pub reply_tunnel_src: Option<IpAddr>,
     pub errors: u32,
     pub detail: Option<u32>,
+    /// The detailed probe of the same flow made before this one, if any.
+    earlier: Option<u32>,
 }
 
 /// A flow: its key and the tallies of its probes beyond the detailed ones,
@@ -187,8 +188,11 @@ struct FlowMeta {
     probes: u32,
     traceroute: bool,
     /// Lowest and highest probe number of the detailed probes: a number
-    /// outside is tallied without a look in the probe index.
+    /// outside is tallied without a look at them.
     detailed_n: (u32, u32),
+    /// The flow's latest detailed probe, from which [`Probe::earlier`]
+    /// leads through the others (at most [`Limits::detailed_per_traceroute`]).
+    latest_probe: Option<u32>,
     tally: Tally,
     /// The flow's latest tallied request still waiting, if any.
     latest: Latest,
@@ -265,7 +269,6 @@ pub struct ProbeTable {
     by_flow: Vec<u32>,
     flow_starts: Vec<u32>,
     pub probes: Vec<Probe>,
-    probe_index: FastMap<u64, u32>,
     /// The last probe looked up: a reply or a second sighting usually follows
     /// its request closely, so most lookups are answered here without hashing.
     recent: Option<(HotKey, u32, usize)>,
@@ -433,6 +436,7 @@ impl ProbeTable {
                 probes: 0,
                 traceroute: false,
                 detailed_n: (u32::MAX, 0),
+                latest_probe: None,
                 tally: Tally::default(),
                 latest: Latest::default(),
             })
@@ -443,10 +447,9 @@ impl ProbeTable {
         };
         meta.traceroute |= hop_limit <= TRACEROUTE_MAX_HOPS;
         let flow = meta.index;
-        let id = (u64::from(flow) << 32) | u64::from(n);
         let maybe_detailed = (meta.detailed_n.0..=meta.detailed_n.1).contains(&n);
-        if maybe_detailed && let Some(&p) = self.probe_index.get(&id) {
-            return Slot::Detailed(p as usize);
+        if maybe_detailed && let Some(p) = detailed_probe(&self.probes, meta.latest_probe, n) {
+            return Slot::Detailed(p);
         }
         let keep = if meta.traceroute {
             self.limits.detailed_per_traceroute
@@ -491,8 +494,9 @@ impl ProbeTable {
             reply_tunnel_src: None,
             errors: 0,
             detail,
+            earlier: meta.latest_probe,
         });
-        self.probe_index.insert(id, p as u32);
+        meta.latest_probe = Some(p as u32);
         Slot::Detailed(p)
     }
 
@@ -585,6 +589,20 @@ impl ProbeTable {
     pub fn detail(&self, probe: &Probe) -> Option<&ProbeDetail> {
         probe.detail.map(|d| &self.details[d as usize])
     }
+}
+
+/// The detailed probe numbered `n` among those `latest` leads through
+/// (newest first: an answer is likelier to concern a recent probe).
+fn detailed_probe(probes: &[Probe], latest: Option<u32>, n: u32) -> Option<usize> {
+    let mut at = latest;
+    while let Some(p) = at {
+        let probe = probes.get(p as usize)?;
+        if probe.n == n {
+            return Some(p as usize);
+        }
+        at = probe.earlier;
+    }
+    None
 }
 
 /// What an observation is to its probe.
@@ -838,6 +856,60 @@ mod tests {
         assert_eq!(table.flows.len(), 2);
         assert_eq!(table.flows[0].key.src, v4(1));
         assert_eq!(table.flows[1].key.src, v6(1));
+    }
+
+    #[test]
+    fn each_answer_finds_its_own_detailed_probe_among_its_flows() {
+        let a = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
+        let b = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2));
+        let echo = |src, dst, request: bool, id, seq| Observation {
+            frame: u64::from(seq),
+            ts_ns: i64::from(seq),
+            link: LinkFacts::default(),
+            outer: None,
+            src,
+            dst,
+            hop_limit: 64,
+            what: if request {
+                What::EchoRequest { id, seq, len: 0 }
+            } else {
+                What::EchoReply { id, seq, len: 0 }
+            },
+        };
+        let mut table = ProbeTable::new(Limits::default());
+        // Two flows' first probes, interleaved; then the replies, the
+        // second flow's first and each flow's newest first.
+        for seq in 1..=4 {
+            table.add(0, &echo(a, b, true, 7, seq));
+            table.add(0, &echo(a, b, true, 8, seq));
+        }
+        for (id, seq) in [
+            (8, 4),
+            (8, 1),
+            (7, 3),
+            (7, 4),
+            (8, 2),
+            (7, 1),
+            (7, 2),
+            (8, 3),
+        ] {
+            table.add(0, &echo(b, a, false, id, seq));
+        }
+        // A reply past the numbers kept in detail is only counted.
+        table.add(0, &echo(b, a, false, 7, 9));
+        // A third flow keeps 1 and 3; a reply to 2, never sent, lies
+        // between them and is a probe of its own.
+        table.add(0, &echo(a, b, true, 9, 1));
+        table.add(0, &echo(a, b, true, 9, 3));
+        table.add(0, &echo(b, a, false, 9, 2));
+        assert_eq!(table.probes.len(), 11);
+        for probe in &table.probes {
+            let id = table.flows[probe.flow as usize].key.id;
+            let sent = !(id == 9 && probe.n == 2);
+            let answered = id != 9 || probe.n == 2;
+            assert_eq!(probe.request_sightings, u32::from(sent), "{id} {}", probe.n);
+            assert_eq!(probe.replies, u32::from(answered), "{id} {}", probe.n);
+        }
     }
 
     fn addr_bits_of(a: IpAddr) -> u128 {
