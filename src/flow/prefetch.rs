@@ -1,7 +1,8 @@
 //! A hint to the processor to start loading a value's cache lines now, for
 //! a use a little later: the flow index asks for the state of a run of
-//! packets' flows this way before adding them, so that their cache misses
-//! overlap instead of each stalling its own packet.
+//! packets' flows this way before adding them, and the summaries for the
+//! probes of the next flows, so that cache misses overlap instead of each
+//! stalling its own packet or flow.
 //!
 //! Guarantees: a hint only. It reads nothing into the program, changes
 //! nothing and cannot fault, whatever the address; on processors other than
