@@ -251,21 +251,25 @@ const TOUCH_RUN: usize = 8;
 
 /// Starts loading the probes of `flows` into the cache (a hint only).
 fn ask_for_probes(table: &ProbeTable, flows: std::ops::Range<usize>) {
-    for f in flows.start..flows.end.min(table.flows.len()) {
-        for &p in table.probes_of(f) {
-            super::prefetch::prefetch(&table.probes[p as usize]);
-        }
-    }
+    each_probe_of(table, flows, super::prefetch::prefetch);
 }
 
 /// Starts loading the details of the probes of `flows` into the cache (a
 /// hint only; reads the probes, which should be loaded by then).
 fn ask_for_details(table: &ProbeTable, flows: std::ops::Range<usize>) {
-    for f in flows.start..flows.end.min(table.flows.len()) {
-        for &p in table.probes_of(f) {
-            if let Some(d) = table.detail(&table.probes[p as usize]) {
-                super::prefetch::prefetch(d);
-            }
+    each_probe_of(table, flows, |probe| {
+        if let Some(detail) = table.detail(probe) {
+            super::prefetch::prefetch(detail);
+        }
+    });
+}
+
+/// Calls `f` on each probe of `flows`, those past the last flow left out.
+#[inline]
+fn each_probe_of(table: &ProbeTable, flows: std::ops::Range<usize>, mut f: impl FnMut(&Probe)) {
+    for flow in flows.start..flows.end.min(table.flows.len()) {
+        for &p in table.probes_of(flow) {
+            f(&table.probes[p as usize]);
         }
     }
 }
