@@ -6,7 +6,7 @@
 
 // No unsafe code, with two audited exceptions, each saying why: reading the
 // AF_PACKET drop counter (`capture::live::packet_stats`) and the cache
-// prefetch hint of the flow index (`flow::prefetch`). A test
+// prefetch hint of the flow index and the summaries (`flow::prefetch`). A test
 // (tests/unsafe_audit.rs) fails if any other module allows it.
 #![deny(unsafe_code)]
 

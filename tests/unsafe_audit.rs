@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 #[test]
-fn only_the_audited_module_allows_unsafe_code() {
+fn only_the_audited_modules_allow_unsafe_code() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut allowed = Vec::new();
     let mut stack = vec![root.clone()];
