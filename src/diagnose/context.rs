@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::capture::CaptureInfo;
 use crate::decode::Mac;
 use crate::decode::addr::isatap_ipv4;
-use crate::flow::table::{Probe, ProbeDetail, ProbeTable};
+use crate::flow::table::{Probe, ProbeDetail, ProbeTable, Sighting, Via};
 use crate::flow::{Facts, FlowSummary};
 use crate::topology::{DaNode, Topology};
 
@@ -30,6 +30,11 @@ pub struct Analysis<'a> {
 }
 
 impl<'a> Analysis<'a> {
+    /// The link facts and tunnel header a sighting of this analysis was seen with.
+    pub fn via(&self, s: &Sighting) -> &'a Via {
+        self.table.via(s)
+    }
+
     /// Whether the silence after something sent at `ts_ns` can be judged yet.
     pub fn judged(&self, ts_ns: i64) -> bool {
         self.judged_until.is_none_or(|cutoff| ts_ns <= cutoff)

@@ -30,10 +30,11 @@ fn forwarded<'a>(
 ) -> impl Iterator<Item = &'a Sighting> {
     let router_mac = a.router_mac();
     requests.iter().filter(move |s| {
-        s.outer.is_none()
-            && !s.link.raw
-            && s.link.dst_mac.is_some()
-            && (router_mac.is_some() && s.link.src_mac == router_mac
+        let via = a.via(s);
+        via.outer.is_none()
+            && !via.link.raw
+            && via.link.dst_mac.is_some()
+            && (router_mac.is_some() && via.link.src_mac == router_mac
                 || router_mac.is_none() && s.hop_limit.checked_add(1) == Some(sent))
     })
 }
@@ -52,7 +53,7 @@ pub fn wrong_next_hop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             let leaving = forwarded(a, probe.sent_hop_limit, &detail.requests)
                 .filter(|s| a.node_of_capture(s.capture).is_none());
             for s in leaving {
-                let Some(node) = s.link.dst_mac.and_then(|m| a.node_of_mac(&m)) else {
+                let Some(node) = a.via(s).link.dst_mac.and_then(|m| a.node_of_mac(&m)) else {
                     continue;
                 };
                 if node.name == owner.name {
@@ -68,12 +69,12 @@ pub fn wrong_next_hop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                         "request to {} leaves for {} (MAC {})",
                         flow.key.dst,
                         node.name,
-                        MacAddr(s.link.dst_mac.unwrap_or_default())
+                        MacAddr(a.via(s).link.dst_mac.unwrap_or_default())
                     ),
                 });
                 entry.1.push(flow.id);
             }
-            for s in detail.requests.iter().filter(|s| s.outer.is_none()) {
+            for s in detail.requests.iter().filter(|s| a.via(s).outer.is_none()) {
                 if let Some(node) = a.node_of_capture(s.capture)
                     && node.name != owner.name
                 {
@@ -346,7 +347,7 @@ pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             let mut by_capture: BTreeMap<u16, Vec<&Sighting>> = BTreeMap::new();
-            for s in detail.requests.iter().filter(|s| s.outer.is_none()) {
+            for s in detail.requests.iter().filter(|s| a.via(s).outer.is_none()) {
                 by_capture.entry(s.capture).or_default().push(s);
             }
             let Some((_, mut looped)) = by_capture.into_iter().find(|(_, v)| {
@@ -360,7 +361,7 @@ pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             looped.sort_by_key(|s| std::cmp::Reverse(s.hop_limit));
             let macs: Vec<[u8; 6]> = looped
                 .iter()
-                .flat_map(|s| [s.link.src_mac, s.link.dst_mac])
+                .flat_map(|s| [a.via(s).link.src_mac, a.via(s).link.dst_mac])
                 .flatten()
                 .fold(Vec::new(), |mut v, m| {
                     if !v.contains(&m) {

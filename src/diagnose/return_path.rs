@@ -27,7 +27,7 @@ pub fn bypasses_router(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         for (_, detail) in a.probes(flow).take(16) {
             let Some(detail) = detail else { continue };
             for r in &detail.replies {
-                let Some(outer) = r.outer.filter(|o| o.kind == TunnelKind::Isatap) else {
+                let Some(outer) = a.via(r).outer.filter(|o| o.kind == TunnelKind::Isatap) else {
                     continue;
                 };
                 if reply_accepted(Some(&outer), flow.key.dst, &routers) {
@@ -80,13 +80,14 @@ fn node_interface(node: Option<&DaNode>) -> String {
 
 /// The DA node a request or reply sighting puts the packet at, and how.
 fn node_at<'a>(a: &Analysis<'a>, s: &Sighting, toward: bool) -> Option<&'a DaNode> {
-    if s.outer.is_some() {
+    let via = a.via(s);
+    if via.outer.is_some() {
         return None;
     }
     let mac = if toward {
-        s.link.dst_mac
+        via.link.dst_mac
     } else {
-        s.link.src_mac
+        via.link.src_mac
     };
     mac.and_then(|m| a.node_of_mac(&m))
         .or_else(|| a.node_of_capture(s.capture))
@@ -112,9 +113,10 @@ pub fn via_wrong_node(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             // A reply leaving another node, arriving at another node's capture,
             // or sent by the request's node to another node.
             let mut wrong = None;
-            for r in detail.replies.iter().filter(|r| r.outer.is_none()) {
-                let from = r.link.src_mac.and_then(|m| a.node_of_mac(&m));
-                let to = r.link.dst_mac.and_then(|m| a.node_of_mac(&m));
+            for r in detail.replies.iter().filter(|r| a.via(r).outer.is_none()) {
+                let link = a.via(r).link;
+                let from = link.src_mac.and_then(|m| a.node_of_mac(&m));
+                let to = link.dst_mac.and_then(|m| a.node_of_mac(&m));
                 let at = a.node_of_capture(r.capture);
                 let handed_over = from.is_some_and(|f| f.name == there.name)
                     && to.is_some_and(|t| t.name != there.name);
@@ -137,14 +139,15 @@ pub fn via_wrong_node(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             });
             let at_other = |r: &&Sighting| {
                 let mac = other.mac.map(|m| m.0);
-                mac.is_some() && (r.link.dst_mac == mac || r.link.src_mac == mac)
+                let link = a.via(r).link;
+                mac.is_some() && (link.dst_mac == mac || link.src_mac == mac)
                     || a.node_of_capture(r.capture)
                         .is_some_and(|n| n.name == other.name)
             };
             for r in detail
                 .replies
                 .iter()
-                .filter(|r| r.outer.is_none())
+                .filter(|r| a.via(r).outer.is_none())
                 .filter(at_other)
             {
                 let note = if a

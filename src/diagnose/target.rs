@@ -24,14 +24,15 @@ pub fn no_reply_from_target(a: &Analysis<'_>, out: &mut Vec<Finding>) {
         let mut at_owner: Vec<&Sighting> = Vec::new();
         for (_, detail) in a.probes(flow).take(8) {
             let Some(detail) = detail else { continue };
-            for s in detail.requests.iter().filter(|s| s.outer.is_none()) {
+            for s in detail.requests.iter().filter(|s| a.via(s).outer.is_none()) {
+                let link = a.via(s).link;
                 let at_node = a.node_of_capture(s.capture);
                 let toward_owner = owner.is_some_and(|o| {
-                    o.mac.is_some_and(|m| s.link.dst_mac == Some(m.0))
+                    o.mac.is_some_and(|m| link.dst_mac == Some(m.0))
                         || at_node.is_some_and(|n| n.name == o.name)
                 });
-                if s.link.raw && at_node.is_some()
-                    || s.link.raw && owner.is_some() && !a.is_router_capture(s.capture)
+                if link.raw && at_node.is_some()
+                    || link.raw && owner.is_some() && !a.is_router_capture(s.capture)
                 {
                     client_side.push(s);
                 } else if toward_owner {

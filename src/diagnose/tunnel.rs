@@ -126,7 +126,7 @@ fn flows_between(a: &Analysis<'_>, src: IpAddr, dst: IpAddr) -> Vec<u32> {
         .filter(|f| {
             f.path
                 .iter()
-                .any(|s| s.outer.is_some_and(|o| o.src == src && o.dst == dst))
+                .any(|s| a.via(s).outer.is_some_and(|o| o.src == src && o.dst == dst))
         })
         .map(|f| f.id)
         .collect()

@@ -39,15 +39,6 @@ impl<T: Copy> Few<T> {
             Few::Many(v) => v.push(item),
         }
     }
-
-    /// Adds `item` unless `cap` are kept already; true when added.
-    pub fn push_capped(&mut self, item: T, cap: usize) -> bool {
-        if self.len() >= cap {
-            return false;
-        }
-        self.push(item);
-        true
-    }
 }
 
 impl<T: Copy> std::ops::Deref for Few<T> {
@@ -83,9 +74,8 @@ mod tests {
         assert!(few.is_empty());
         few.push(1);
         assert!(matches!(few, Few::One(1)));
-        assert!(few.push_capped(2, 3));
-        assert!(few.push_capped(3, 3));
-        assert!(!few.push_capped(4, 3), "the cap is reached");
+        few.push(2);
+        few.push(3);
         assert_eq!(few.as_slice(), [1, 2, 3]);
         few[0] = 9;
         assert_eq!((&few).into_iter().copied().collect::<Vec<_>>(), [9, 2, 3]);

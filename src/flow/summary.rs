@@ -360,7 +360,7 @@ fn summarize_flow(
                     .replies
                     .iter()
                     .filter(at_prober)
-                    .any(|r| reply_accepted(r.outer.as_ref(), target, routers))
+                    .any(|r| reply_accepted(table.via(r).outer.as_ref(), target, routers))
                     || (d.replies.len() < probe.replies as usize && accepted_by_counts());
                 (probe.replies > 0, accepted)
             }
@@ -375,7 +375,7 @@ fn summarize_flow(
             && detail.is_some_and(|d| {
                 d.replies
                     .iter()
-                    .any(|r| !reply_accepted(r.outer.as_ref(), target, routers))
+                    .any(|r| !reply_accepted(table.via(r).outer.as_ref(), target, routers))
             })
         {
             rejected += 1;
@@ -516,7 +516,7 @@ fn hops_of(table: &ProbeTable, probes: &[&Probe], target: IpAddr, routers: &[IpA
         let answer: Option<(IpAddr, &Sighting, bool)> = detail
             .replies
             .iter()
-            .find(|r| reply_accepted(r.outer.as_ref(), target, routers))
+            .find(|r| reply_accepted(table.via(r).outer.as_ref(), target, routers))
             .map(|r| (target, r, true))
             .or_else(|| {
                 detail

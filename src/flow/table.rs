@@ -108,13 +108,24 @@ impl std::hash::Hash for HotKey {
 
 /// Where and how one packet was seen. Its addresses are its flow's: a
 /// request goes from the flow key's source to its destination, a reply
-/// back; an error says its own ([`ErrorSighting`]).
+/// back; an error says its own ([`ErrorSighting`]). Its link facts and
+/// tunnel header are the table's to tell ([`ProbeTable::via`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sighting {
-    pub capture: u16,
     pub frame: u64,
     pub ts_ns: i64,
+    /// Its link facts and tunnel header, kept once in the table that holds
+    /// the sighting ([`ProbeTable::via`]).
+    via: u32,
+    pub capture: u16,
     pub hop_limit: u8,
+}
+
+/// The link facts and tunnel header a packet was seen with. A capture has
+/// few distinct ones (a station's, a router's, each way), so the table keeps
+/// each once and its sightings name it: a sighting is 24 bytes instead of 80.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Via {
     pub link: LinkFacts,
     pub outer: Option<Outer>,
 }
@@ -275,6 +286,13 @@ pub struct ProbeTable {
     pub details: Vec<ProbeDetail>,
     /// Sightings in `details`, all kinds together.
     sightings_kept: usize,
+    /// Every [`Via`] of a kept sighting, once (at most one per sighting
+    /// kept, so bounded as they are).
+    vias: Vec<Via>,
+    /// The first via of each fingerprint ([`fingerprint`]), and after each
+    /// via the next one of the same fingerprint (`NO_VIA` ends the chain).
+    via_first: super::FastMap<u64, u32>,
+    via_next: Vec<u32>,
     /// Requests of tallied probes waiting for their answer.
     pub waiters: Waiters,
     /// Round-trip times of tallied probes.
@@ -292,7 +310,56 @@ enum Slot {
 enum Role {
     Request,
     Reply,
-    Error(ErrorSighting),
+    Error(ErrorFacts),
+}
+
+/// What an error says beside where it was seen: an [`ErrorSighting`] once
+/// kept.
+struct ErrorFacts {
+    src: IpAddr,
+    dst: IpAddr,
+    v6: bool,
+    ty: u8,
+    code: u8,
+    param: u32,
+    quoted_hop_limit: u8,
+}
+
+impl ErrorFacts {
+    fn seen(self, seen: Sighting) -> ErrorSighting {
+        ErrorSighting {
+            seen,
+            src: self.src,
+            dst: self.dst,
+            v6: self.v6,
+            ty: self.ty,
+            code: self.code,
+            param: self.param,
+            quoted_hop_limit: self.quoted_hop_limit,
+        }
+    }
+}
+
+/// Ends a chain of vias of one fingerprint.
+const NO_VIA: u32 = u32::MAX;
+
+/// A few words of a via's link facts and tunnel header folded into one: a
+/// cheap first look, equal for equal vias (and, rarely, for others).
+#[inline]
+fn fingerprint(link: &LinkFacts, outer: Option<&Outer>) -> u64 {
+    let mac = |m: Option<crate::decode::Mac>| {
+        m.map_or(0, |m| {
+            u64::from_le_bytes([m[0], m[1], m[2], m[3], m[4], m[5], 1, 0])
+        })
+    };
+    let ends = outer.map_or(0, |o| {
+        (super::addr_bits(&o.src) as u64) ^ (super::addr_bits(&o.dst) as u64).rotate_left(29)
+    });
+    mac(link.src_mac)
+        ^ mac(link.dst_mac).rotate_left(19)
+        ^ ends.rotate_left(41)
+        ^ u64::from(link.interface)
+        ^ u64::from(link.vlan.unwrap_or(u16::MAX)).rotate_left(50)
 }
 
 impl ProbeTable {
@@ -353,8 +420,7 @@ impl ProbeTable {
                     param,
                     quoted: Some(q),
                 },
-            ) => Role::Error(ErrorSighting {
-                seen: sighting(capture, o),
+            ) => Role::Error(ErrorFacts {
                 src: o.src,
                 dst: o.dst,
                 v6: *v6,
@@ -373,7 +439,7 @@ impl ProbeTable {
             Role::Reply => u8::MAX,
         };
         match self.probe(at, hop_limit, &role, capture, o) {
-            Slot::Detailed(index) => self.record(index, role, sighting(capture, o)),
+            Slot::Detailed(index) => self.record(index, role, capture, o),
             Slot::Tallied | Slot::Untracked => {}
         }
         true
@@ -500,51 +566,108 @@ impl ProbeTable {
         Slot::Detailed(p)
     }
 
-    fn record(&mut self, index: usize, role: Role, seen: Sighting) {
+    fn record(&mut self, index: usize, role: Role, capture: u16, o: &Observation) {
         let cap = if self.sightings_kept < self.limits.max_sightings {
             self.limits.sightings_per_probe
         } else {
             0
         };
         let probe = &mut self.probes[index];
-        let detail = probe.detail.map(|d| &mut self.details[d as usize]);
-        let kept = match role {
+        match &role {
             Role::Request => {
                 probe.request_sightings += 1;
-                probe.lowest_hop_limit = probe.lowest_hop_limit.min(seen.hop_limit);
-                let nearer = seen.hop_limit > probe.sent_hop_limit || probe.sent_at.is_none();
+                probe.lowest_hop_limit = probe.lowest_hop_limit.min(o.hop_limit);
+                let nearer = o.hop_limit > probe.sent_hop_limit || probe.sent_at.is_none();
                 if nearer {
-                    probe.sent_hop_limit = seen.hop_limit;
-                    if probe.sent_at.map(|(c, _)| c) != Some(seen.capture) {
+                    probe.sent_hop_limit = o.hop_limit;
+                    if probe.sent_at.map(|(c, _)| c) != Some(capture) {
                         probe.reply_at = None;
                     }
-                    probe.sent_at = Some((seen.capture, seen.ts_ns));
+                    probe.sent_at = Some((capture, o.ts_ns));
                 }
-                detail.map(|d| d.requests.push_capped(seen, cap))
             }
             Role::Reply => {
                 probe.replies += 1;
-                if let Some(outer) = seen.outer {
+                if let Some(outer) = o.outer {
                     probe.reply_tunnel_src = Some(outer.src);
                 }
-                if let Some((capture, _)) = probe.sent_at
-                    && capture == seen.capture
+                if let Some((sent_in, _)) = probe.sent_at
+                    && sent_in == capture
                     && probe.reply_at.is_none()
                 {
-                    probe.reply_at = Some(seen.ts_ns);
+                    probe.reply_at = Some(o.ts_ns);
                 }
-                detail.map(|d| d.replies.push_capped(seen, cap))
             }
-            Role::Error(e) => {
-                probe.errors += 1;
-                detail.map(|d| push_capped(&mut d.errors, e, cap))
-            }
-        };
-        match kept {
-            Some(true) => self.sightings_kept += 1,
-            Some(false) => self.evicted.sightings += 1,
-            None => {}
+            Role::Error(_) => probe.errors += 1,
         }
+        let Some(detail) = probe.detail.map(|d| d as usize) else {
+            return;
+        };
+        // Whether there is room is asked before the via is looked up: only
+        // a sighting kept adds one.
+        let d = &self.details[detail];
+        let kept = match role {
+            Role::Request => d.requests.len(),
+            Role::Reply => d.replies.len(),
+            Role::Error(_) => d.errors.len(),
+        };
+        if kept >= cap {
+            self.evicted.sightings += 1;
+            return;
+        }
+        let seen = Sighting {
+            frame: o.frame,
+            ts_ns: o.ts_ns,
+            via: self.via_id(&o.link, o.outer.as_ref()),
+            capture,
+            hop_limit: o.hop_limit,
+        };
+        let d = &mut self.details[detail];
+        match role {
+            Role::Request => d.requests.push(seen),
+            Role::Reply => d.replies.push(seen),
+            Role::Error(e) => push_grown(&mut d.errors, e.seen(seen)),
+        }
+        self.sightings_kept += 1;
+    }
+
+    /// The id of a via, kept once: found by its fingerprint, then compared
+    /// in full along the chain of vias with that fingerprint.
+    fn via_id(&mut self, link: &LinkFacts, outer: Option<&Outer>) -> u32 {
+        let next = self.vias.len() as u32;
+        let print = fingerprint(link, outer);
+        match self.via_first.get(&print) {
+            None => {
+                self.via_first.insert(print, next);
+            }
+            Some(&first) => {
+                let mut at = first;
+                loop {
+                    let via = &self.vias[at as usize];
+                    if via.link == *link && via.outer.as_ref() == outer {
+                        return at;
+                    }
+                    match self.via_next[at as usize] {
+                        NO_VIA => break,
+                        further => at = further,
+                    }
+                }
+                // A via new to a fingerprint seen before: the chain's last.
+                self.via_next[at as usize] = next;
+            }
+        }
+        self.vias.push(Via {
+            link: *link,
+            outer: outer.copied(),
+        });
+        self.via_next.push(NO_VIA);
+        next
+    }
+
+    /// The link facts and tunnel header `s` was seen with; `s` must come
+    /// from this table.
+    pub fn via(&self, s: &Sighting) -> &Via {
+        &self.vias[s.via as usize]
     }
 
     /// Lists every probe under its flow ([`Self::probes_of`], in order of
@@ -689,18 +812,6 @@ pub struct Located {
     kind: RoleKind,
 }
 
-/// Where and how an observation of capture number `capture` was seen.
-fn sighting(capture: u16, o: &Observation) -> Sighting {
-    Sighting {
-        capture,
-        frame: o.frame,
-        ts_ns: o.ts_ns,
-        hop_limit: o.hop_limit,
-        link: o.link,
-        outer: o.outer,
-    }
-}
-
 /// Counts an observation of a probe beyond the detailed ones of its flow.
 #[allow(clippy::too_many_arguments)]
 fn tally(
@@ -769,17 +880,13 @@ fn flush(meta: &mut FlowMeta, flow: &mut Flow) {
     };
 }
 
-fn push_capped<T>(v: &mut Vec<T>, item: T, cap: usize) -> bool {
-    if v.len() < cap {
-        // Most probes are seen once or twice: grow from one, not four.
-        if v.len() == v.capacity() {
-            v.reserve_exact(v.len().max(1));
-        }
-        v.push(item);
-        true
-    } else {
-        false
+/// Pushes onto a list that most often holds one or two items: grown from
+/// one, not four.
+fn push_grown<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len().max(1));
     }
+    v.push(item);
 }
 
 fn udp_probe_number(sport: u16, dport: u16) -> u32 {
@@ -909,6 +1016,60 @@ mod tests {
             let answered = id != 9 || probe.n == 2;
             assert_eq!(probe.request_sightings, u32::from(sent), "{id} {}", probe.n);
             assert_eq!(probe.replies, u32::from(answered), "{id} {}", probe.n);
+        }
+    }
+
+    #[test]
+    fn each_sighting_finds_its_own_via_among_those_of_one_fingerprint() {
+        let a = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
+        let b = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2));
+        let outer = |ttl| Outer {
+            src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            dst: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            ttl,
+            kind: crate::decode::TunnelKind::Isatap,
+        };
+        let raw = LinkFacts {
+            raw: true,
+            ..LinkFacts::default()
+        };
+        // Vias that differ only where the fingerprint does not look (the
+        // link being raw, the outer TTL), and one that repeats.
+        let vias = [
+            (LinkFacts::default(), Some(outer(64))),
+            (raw, Some(outer(64))),
+            (LinkFacts::default(), Some(outer(63))),
+            (LinkFacts::default(), Some(outer(64))),
+            (raw, None),
+        ];
+        assert_eq!(
+            fingerprint(&vias[0].0, vias[0].1.as_ref()),
+            fingerprint(&vias[2].0, vias[2].1.as_ref())
+        );
+        let mut table = ProbeTable::new(Limits::default());
+        for (seq, (link, outer)) in (1..).zip(vias) {
+            table.add(
+                0,
+                &Observation {
+                    frame: u64::from(seq),
+                    ts_ns: 0,
+                    link,
+                    outer,
+                    src: a,
+                    dst: b,
+                    hop_limit: 64,
+                    what: What::EchoRequest {
+                        id: seq,
+                        seq,
+                        len: 0,
+                    },
+                },
+            );
+        }
+        assert_eq!(table.vias.len(), 4, "the repeated via is kept once");
+        for (probe, (link, outer)) in table.probes.iter().zip(vias) {
+            let seen = &table.detail(probe).expect("kept in detail").requests[0];
+            assert_eq!(*table.via(seen), Via { link, outer });
         }
     }
 

@@ -76,10 +76,17 @@ fn is_time_exceeded(e: &ErrorSighting) -> bool {
 
 /// The prober got an answer: an acceptable reply (from `target`) where it
 /// sent from, or a traceroute hop's Time Exceeded.
-fn answered(p: &Probe, d: &ProbeDetail, target: IpAddr, routers: &[IpAddr]) -> bool {
+fn answered(
+    a: &Analysis<'_>,
+    p: &Probe,
+    d: &ProbeDetail,
+    target: IpAddr,
+    routers: &[IpAddr],
+) -> bool {
     let prober = p.sent_at.map(|(c, _)| c);
     d.replies.iter().any(|r| {
-        prober.is_none_or(|c| r.capture == c) && reply_accepted(r.outer.as_ref(), target, routers)
+        prober.is_none_or(|c| r.capture == c)
+            && reply_accepted(a.via(r).outer.as_ref(), target, routers)
     }) || d.errors.iter().any(is_time_exceeded)
 }
 
@@ -174,7 +181,7 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
         .collect();
     let failing: Vec<&(&Probe, &ProbeDetail)> = kept
         .iter()
-        .filter(|(p, d)| !answered(p, d, f.key.dst, &routers))
+        .filter(|(p, d)| !answered(a, p, d, f.key.dst, &routers))
         .collect();
     let pool: Vec<&(&Probe, &ProbeDetail)> = if failing.is_empty() {
         kept.iter().collect()
@@ -242,13 +249,13 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
             hop_limit: s.hop_limit,
             src: src.to_string(),
             dst: dst.to_string(),
-            tunnel: s.outer.map(|o| TunnelEntry {
+            tunnel: a.via(s).outer.map(|o| TunnelEntry {
                 kind: o.kind.name(),
                 src: o.src.to_string(),
                 dst: o.dst.to_string(),
             }),
-            link_dst: s.link.dst_mac.map(|m| MacAddr(m).to_string()),
-            next_hop: s.link.dst_mac.and_then(|m| {
+            link_dst: a.via(s).link.dst_mac.map(|m| MacAddr(m).to_string()),
+            next_hop: a.via(s).link.dst_mac.and_then(|m| {
                 a.node_of_mac(&m)
                     .map(|n| n.name.clone())
                     .or_else(|| (a.router_mac() == Some(m)).then(|| a.router_name()))
@@ -311,15 +318,15 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
     for s in &replies {
         let mut e = event("reply", s, (f.key.dst, f.key.src), reply_what.clone());
         e.from_column = previous.or_else(|| origin(f.key.dst));
-        e.dropped = !reply_accepted(s.outer.as_ref(), f.key.dst, &routers);
+        e.dropped = !reply_accepted(a.via(s).outer.as_ref(), f.key.dst, &routers);
         previous = Some(e.column);
         events.push(e);
     }
-    if !replies.is_empty() && !answered(probe, detail, f.key.dst, &routers) {
+    if !replies.is_empty() && !answered(a, probe, detail, f.key.dst, &routers) {
         let last = replies.last().copied();
         if let (Some(s), Some(e)) = (last, events.last_mut()) {
             let at_prober = prober.is_none_or(|c| s.capture == c);
-            e.stop = Some(match (at_prober, e.dropped, s.outer) {
+            e.stop = Some(match (at_prober, e.dropped, a.via(s).outer) {
                 (true, true, Some(o)) => format!(
                     "dropped here: protocol 41 from {}, which is not the ISATAP router (RFC 5214 source check)",
                     o.src

@@ -226,7 +226,7 @@ struct Names {
 }
 
 impl Names {
-    fn of<'f>(flows: impl Iterator<Item = &'f FlowSummary>) -> Names {
+    fn of<'f>(flows: impl Iterator<Item = &'f FlowSummary>, a: &Analysis<'_>) -> Names {
         let mut names = Names {
             addrs: FastMap::default(),
             macs: FastMap::default(),
@@ -235,10 +235,11 @@ impl Names {
             names.note_addr(f.key.src);
             names.note_addr(f.key.dst);
             for s in &f.path {
-                for m in [s.link.src_mac, s.link.dst_mac].into_iter().flatten() {
+                let via = a.via(s);
+                for m in [via.link.src_mac, via.link.dst_mac].into_iter().flatten() {
                     names.note_mac(m);
                 }
-                if let Some(o) = s.outer {
+                if let Some(o) = via.outer {
                     names.note_addr(o.src);
                     names.note_addr(o.dst);
                 }
@@ -291,13 +292,13 @@ impl Report {
             .collect();
         let flows = match listing {
             Listing::Every => {
-                let names = Names::of(a.flows.iter());
+                let names = Names::of(a.flows.iter(), a);
                 crate::parallel::map(a.flows, |_, f| flow_entry(f, &names, a))
             }
             Listing::Shown => {
                 let shown: Vec<&FlowSummary> =
                     listed(&answered).into_iter().map(|i| &a.flows[i]).collect();
-                let names = Names::of(shown.iter().copied());
+                let names = Names::of(shown.iter().copied(), a);
                 shown.iter().map(|f| flow_entry(f, &names, a)).collect()
             }
         };
@@ -403,9 +404,9 @@ fn path_entry(s: &Sighting, names: &Names, a: &Analysis<'_>) -> PathEntry {
         capture: a.label(s.capture).to_owned(),
         frame: s.frame,
         hop_limit: s.hop_limit,
-        link_src: names.mac(s.link.src_mac),
-        link_dst: names.mac(s.link.dst_mac),
-        tunnel: s.outer.map(|o| TunnelEntry {
+        link_src: names.mac(a.via(s).link.src_mac),
+        link_dst: names.mac(a.via(s).link.dst_mac),
+        tunnel: a.via(s).outer.map(|o| TunnelEntry {
             kind: o.kind.name(),
             src: names.addr(o.src),
             dst: names.addr(o.dst),
@@ -430,7 +431,7 @@ fn travel_order(path: &[Sighting], a: &Analysis<'_>) -> Vec<Sighting> {
     let mut path = path.to_vec();
     path.sort_by_key(|s| {
         let at_router = a.is_router_capture(s.capture);
-        let rank = if s.outer.is_some() {
+        let rank = if a.via(s).outer.is_some() {
             at_router
         } else {
             !at_router

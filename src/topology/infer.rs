@@ -17,7 +17,7 @@ use crate::decode::addr::isatap_ipv4;
 use crate::decode::ndp::mask;
 use crate::decode::{Mac, TunnelKind};
 use crate::flow::facts::is_routable;
-use crate::flow::table::{FlowKey, ProbeTable, Sighting};
+use crate::flow::table::{FlowKey, ProbeTable, Sighting, Via};
 use crate::flow::{Facts, Protocol};
 
 /// What inference needs to know about each capture.
@@ -72,14 +72,13 @@ pub fn infer(
     let lan_interface = router_mac.and_then(|mac| {
         sightings
             .iter()
-            .map(|f| &f.seen)
-            .filter(|s| {
+            .filter(|f| {
                 captures
-                    .get(usize::from(s.capture))
+                    .get(usize::from(f.seen.capture))
                     .is_some_and(|c| super::is_router_label(&c.label, &router_name))
             })
-            .find(|s| s.link.src_mac == Some(mac))
-            .and_then(|s| interface_name(captures, s))
+            .find(|f| f.via.link.src_mac == Some(mac))
+            .and_then(|f| interface_name(captures, &f.seen, &f.via))
     });
     if let Some(router) = out.topology.router.as_mut() {
         if router.mac.is_none() {
@@ -134,7 +133,7 @@ fn router_ipv4(facts: &Facts, table: &ProbeTable, notes: &mut Vec<String>) -> Op
     // Where ISATAP hosts send their tunnelled requests.
     for (_, key, detail) in requests(table) {
         for s in detail {
-            if let Some(o) = s.outer
+            if let Some(o) = table.via(s).outer
                 && o.kind == TunnelKind::Isatap
                 && let (IpAddr::V4(dst), IpAddr::V6(inner)) = (o.dst, key.src)
                 && isatap_ipv4(&inner).is_some()
@@ -162,6 +161,7 @@ fn requests(table: &ProbeTable) -> impl Iterator<Item = (u8, &FlowKey, &[Sightin
 /// A request the router forwarded: where it was seen, and where it went.
 struct Forwarded {
     seen: Sighting,
+    via: Via,
     dst: IpAddr,
 }
 
@@ -171,7 +171,9 @@ fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Forwarded>
     let mut out = Vec::new();
     for (sent, key, detail) in requests(table) {
         let via_router = detail.iter().any(|s| {
-            s.outer
+            table
+                .via(s)
+                .outer
                 .is_some_and(|o| o.dst == IpAddr::V4(router_v4) && o.kind == TunnelKind::Isatap)
         });
         if !via_router {
@@ -180,11 +182,13 @@ fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Forwarded>
         out.extend(
             detail
                 .iter()
-                .filter(|s| {
-                    s.outer.is_none() && !s.link.raw && s.hop_limit.checked_add(1) == Some(sent)
+                .map(|s| (s, table.via(s)))
+                .filter(|(s, via)| {
+                    via.outer.is_none() && !via.link.raw && s.hop_limit.checked_add(1) == Some(sent)
                 })
-                .map(|s| Forwarded {
+                .map(|(s, via)| Forwarded {
                     seen: *s,
+                    via: *via,
                     dst: key.dst,
                 }),
         );
@@ -195,7 +199,7 @@ fn forwarded_requests(table: &ProbeTable, router_v4: Ipv4Addr) -> Vec<Forwarded>
 fn router_lan_mac(forwarded: &[Forwarded]) -> Option<Mac> {
     let mut votes: BTreeMap<Mac, usize> = BTreeMap::new();
     for f in forwarded {
-        if let Some(m) = f.seen.link.src_mac {
+        if let Some(m) = f.via.link.src_mac {
             *votes.entry(m).or_default() += 1;
         }
     }
@@ -242,11 +246,11 @@ fn isatap_prefix(
 /// administrator pastes, so one with control characters, bidirectional
 /// overrides, or characters a shell would act on inside double quotes is left
 /// out (the fix then shows a placeholder).
-fn interface_name(captures: &[CaptureMeta], s: &Sighting) -> Option<String> {
+fn interface_name(captures: &[CaptureMeta], s: &Sighting, via: &Via) -> Option<String> {
     captures
         .get(usize::from(s.capture))?
         .interfaces
-        .get(s.link.interface as usize)?
+        .get(via.link.interface as usize)?
         .clone()
         .filter(|name| usable_in_command(name))
 }
@@ -289,7 +293,7 @@ fn infer_nodes(
     // Next-hop MAC → prefixes forwarded to it.
     let mut next_hops: BTreeMap<Mac, Vec<Ipv6Net>> = BTreeMap::new();
     for f in forwarded {
-        if let (Some(dst_mac), IpAddr::V6(dst)) = (f.seen.link.dst_mac, f.dst)
+        if let (Some(dst_mac), IpAddr::V6(dst)) = (f.via.link.dst_mac, f.dst)
             && Some(dst_mac) != router_mac
             && let Ok(net) = Ipv6Net::new(mask(dst, 64), 64)
         {
@@ -311,11 +315,12 @@ fn infer_nodes(
             }
         };
         for (_, _, detail) in requests(table) {
-            for s in detail
+            for (_, via) in detail
                 .iter()
-                .filter(|s| s.capture == *capture && s.outer.is_none())
+                .map(|s| (s, table.via(s)))
+                .filter(|(s, via)| s.capture == *capture && via.outer.is_none())
             {
-                vote(s.link.dst_mac);
+                vote(via.link.dst_mac);
             }
         }
         for ns in facts
