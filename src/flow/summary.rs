@@ -13,13 +13,13 @@ use std::net::IpAddr;
 
 use super::observe::{Outer, TRACEROUTE_BASE_PORT};
 use super::table::{ErrorSighting, Flow, FlowKey, Probe, ProbeTable, Protocol, Sighting};
-use super::tally::Tally;
+use super::tally::{RttSample, Tally};
 use std::collections::HashMap;
 
 /// What the tallied probes of one flow add to its summary.
 struct Tallied<'a> {
-    /// (capture, ms)
-    samples: &'a [(u16, f32)],
+    samples: &'a Samples,
+    flow: usize,
     /// Tallied requests still within their timeout (live capture).
     waiting: u32,
 }
@@ -174,28 +174,62 @@ fn waiting_tallied(table: &ProbeTable, judged_until: Option<i64>) -> HashMap<u32
     out
 }
 
-/// Round-trip samples of tallied probes, grouped by flow: (capture, ms).
+/// Round-trip samples of tallied probes, grouped by flow, in milliseconds.
 /// Made apart from the summaries ([`Samples::of`]) so that a caller can
 /// have it made on another core while it does other work.
 pub struct Samples {
     offsets: Vec<u32>,
-    samples: Vec<(u16, f32)>,
+    ms: Vec<f32>,
+    captures: Captures,
+}
+
+/// The capture of each sample.
+enum Captures {
+    /// Every sample was taken in this one (one file, the common case): the
+    /// grouped samples are then half the memory to write.
+    One(u16),
+    /// Each sample's, beside it in `Samples::ms`.
+    Each(Vec<u16>),
 }
 
 impl Samples {
     pub fn of(table: &ProbeTable) -> Samples {
         let taken = &table.rtt_samples;
-        let (offsets, samples) = super::group_by(
-            taken.samples(),
-            table.flows.len(),
-            |s| s.flow as usize,
-            |at, s| (taken.capture_of(at), s.ms),
-        );
-        Samples { offsets, samples }
+        let group = |s: &RttSample| s.flow as usize;
+        let flows = table.flows.len();
+        let (offsets, ms) = super::group_by(taken.samples(), flows, group, |_, s| s.ms);
+        let captures = match taken.only_capture() {
+            Some(capture) => Captures::One(capture),
+            None => {
+                let (_, each) =
+                    super::group_by(taken.samples(), flows, group, |at, _| taken.capture_of(at));
+                Captures::Each(each)
+            }
+        };
+        Samples {
+            offsets,
+            ms,
+            captures,
+        }
     }
 
-    fn flow(&self, flow: usize) -> &[(u16, f32)] {
-        &self.samples[self.offsets[flow] as usize..self.offsets[flow + 1] as usize]
+    /// How many samples flow `flow` has, all captures together.
+    fn count(&self, flow: usize) -> usize {
+        (self.offsets[flow + 1] - self.offsets[flow]) as usize
+    }
+
+    /// The samples of flow `flow` taken in capture `capture`.
+    fn of_flow(&self, flow: usize, capture: u16) -> impl Iterator<Item = f32> + '_ {
+        let range = self.offsets[flow] as usize..self.offsets[flow + 1] as usize;
+        let (one, each) = match &self.captures {
+            Captures::One(c) => (Some(*c), &[][..]),
+            Captures::Each(each) => (None, &each[range.clone()]),
+        };
+        self.ms[range]
+            .iter()
+            .enumerate()
+            .filter(move |&(at, _)| one.unwrap_or_else(|| each[at]) == capture)
+            .map(|(_, ms)| *ms)
     }
 }
 
@@ -230,7 +264,8 @@ pub fn summarize_with(
             ask_for_probes(table, index + TOUCH_RUN..index + 2 * TOUCH_RUN);
         }
         let tallied = Tallied {
-            samples: samples.flow(index),
+            samples,
+            flow: index,
             waiting: waiting.get(&(index as u32)).copied().unwrap_or(0),
         };
         let mut s = summarize_flow(table, index, flow, routers, judged_until, &tallied)?;
@@ -324,7 +359,7 @@ fn summarize_flow(
     let mut rejected = 0;
     let mut errored = 0;
     let mut first_error: Option<ErrorSighting> = None;
-    let mut rtts = Vec::with_capacity(probes.len() + tallied.samples.len());
+    let mut rtts = Vec::with_capacity(probes.len() + tallied.samples.count(tallied.flow));
     let mut path = Vec::new();
     for probe in &probes {
         let detail = table.detail(probe);
@@ -420,9 +455,8 @@ fn summarize_flow(
         rtts.extend(
             tallied
                 .samples
-                .iter()
-                .filter(|(capture, _)| *capture == t.capture)
-                .map(|(_, ms)| f64::from(*ms)),
+                .of_flow(tallied.flow, t.capture)
+                .map(f64::from),
         );
     }
     // A traceroute probe is answered by its hop (Time Exceeded) or the target.
@@ -542,4 +576,70 @@ fn hops_of(table: &ProbeTable, probes: &[&Probe], target: IpAddr, routers: &[IpA
     }
     hops.sort_by_key(|h| h.hop);
     hops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Limits;
+    use std::net::Ipv4Addr;
+
+    /// A table with `flows` flows and these round-trip samples: (capture, flow, ms).
+    fn table_with(flows: usize, taken: &[(u16, u32, f32)]) -> ProbeTable {
+        let mut table = ProbeTable::new(Limits::default());
+        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        for id in 0..flows as u16 {
+            table.flows.push(Flow {
+                key: FlowKey {
+                    protocol: Protocol::IcmpEcho,
+                    src: a,
+                    dst: a,
+                    id,
+                },
+                tallies: Default::default(),
+                traceroute: false,
+            });
+        }
+        for &(capture, flow, ms) in taken {
+            assert!(table.rtt_samples.push(capture, flow, ms));
+        }
+        table
+    }
+
+    fn of(samples: &Samples, flow: usize, capture: u16) -> Vec<f32> {
+        samples.of_flow(flow, capture).collect()
+    }
+
+    #[test]
+    fn samples_of_one_capture_are_grouped_by_flow_in_the_order_taken() {
+        let table = table_with(3, &[(2, 1, 5.0), (2, 0, 1.0), (2, 1, 6.0), (2, 1, 7.0)]);
+        let samples = Samples::of(&table);
+        assert_eq!(of(&samples, 0, 2), [1.0]);
+        assert_eq!(of(&samples, 1, 2), [5.0, 6.0, 7.0]);
+        assert_eq!(of(&samples, 2, 2), [] as [f32; 0]);
+        assert_eq!(
+            of(&samples, 1, 0),
+            [] as [f32; 0],
+            "no sample of another capture"
+        );
+        assert_eq!(samples.count(1), 3);
+    }
+
+    #[test]
+    fn samples_of_several_captures_are_told_apart() {
+        let taken = [
+            (0, 0, 1.0),
+            (0, 1, 2.0),
+            (1, 0, 3.0),
+            (1, 1, 4.0),
+            (0, 0, 5.0),
+            (1, 0, 6.0),
+        ];
+        let samples = Samples::of(&table_with(2, &taken));
+        assert_eq!(of(&samples, 0, 0), [1.0, 5.0]);
+        assert_eq!(of(&samples, 0, 1), [3.0, 6.0]);
+        assert_eq!(of(&samples, 1, 0), [2.0]);
+        assert_eq!(of(&samples, 1, 1), [4.0]);
+        assert_eq!(samples.count(0), 4);
+    }
 }

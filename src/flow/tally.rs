@@ -96,6 +96,15 @@ impl RttSamples {
         &self.samples
     }
 
+    /// The one capture every sample was taken in, when there is one.
+    pub fn only_capture(&self) -> Option<u16> {
+        match self.runs.as_slice() {
+            [] => Some(0),
+            [(_, capture)] => Some(*capture),
+            _ => None,
+        }
+    }
+
     /// The capture sample number `at` was taken in.
     pub fn capture_of(&self, at: usize) -> u16 {
         let run = self
