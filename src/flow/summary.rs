@@ -134,7 +134,7 @@ pub fn judged(probe: &Probe, judged_until: Option<i64>) -> bool {
     let Some(cutoff) = judged_until else {
         return true;
     };
-    probe.replies > 0 || probe.errors > 0 || probe.sent_at.is_none_or(|(_, ts)| ts <= cutoff)
+    probe.replies > 0 || probe.errors > 0 || probe.sent_at().is_none_or(|(_, ts)| ts <= cutoff)
 }
 
 /// Probes still waiting for their answer, and the flows they belong to.
@@ -330,7 +330,7 @@ fn summarize_flow(
     let sent = || {
         probes
             .iter()
-            .filter(|p| p.sent_at.is_some())
+            .filter(|p| p.sent_at().is_some())
             .map(|p| p.sent_hop_limit)
     };
     let min_sent = sent().min().unwrap_or(0);
@@ -379,13 +379,13 @@ fn summarize_flow(
             .any(|e| is_port_unreachable(e) && e.src == target);
         // Answered means: the prober got an acceptable reply. When the
         // prober's side was captured, the reply must show up there.
-        let prober = probe.sent_at.map(|(capture, _)| capture);
+        let prober = probe.sent_at().map(|(capture, _)| capture);
         // Judged from the counts when replies were seen but not all kept.
         let accepted_by_counts = || {
             let tunnel_ok = probe
                 .reply_tunnel_src
                 .is_none_or(|src| routers.contains(&src));
-            let at_prober = prober.is_none() || probe.reply_at.is_some();
+            let at_prober = prober.is_none() || probe.reply_at().is_some();
             tunnel_ok && at_prober
         };
         let (has_reply, accepted) = match detail {
@@ -403,7 +403,7 @@ fn summarize_flow(
         };
         if (has_reply && accepted) || port_unreachable {
             answered += 1;
-            if let (Some((_, sent_ts)), Some(reply_ts)) = (probe.sent_at, probe.reply_at) {
+            if let (Some((_, sent_ts)), Some(reply_ts)) = (probe.sent_at(), probe.reply_at()) {
                 rtts.push(reply_ts.saturating_sub(sent_ts) as f64 / 1e6);
             }
         } else if has_reply
@@ -525,7 +525,7 @@ fn rtt_stats(rtts: &mut [f64]) -> Option<RttStats> {
 /// with; each hop answered by a Time Exceeded sender or by the target.
 fn hops_of(table: &ProbeTable, probes: &[&Probe], target: IpAddr, routers: &[IpAddr]) -> Vec<Hop> {
     let mut hops: Vec<Hop> = Vec::new();
-    for probe in probes.iter().filter(|p| p.sent_at.is_some()) {
+    for probe in probes.iter().filter(|p| p.sent_at().is_some()) {
         let hop_no = probe.sent_hop_limit;
         let index = match hops.iter().position(|h| h.hop == hop_no) {
             Some(i) => i,

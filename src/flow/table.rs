@@ -156,28 +156,55 @@ pub struct ProbeDetail {
 }
 
 /// Compact state of one probe; [`ProbeDetail`] holds the sightings when kept.
+/// 72 bytes: what would be options are kept as values with a flag or a
+/// sentinel (the detailed probes of a busy capture number tens of
+/// thousands, all made early, when fresh memory costs the most).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Probe {
     pub flow: u32,
     /// Sequence number (echo), source and destination port (UDP), or source
     /// port and low sequence bits (TCP).
     pub n: u32,
+    pub request_sightings: u32,
+    pub replies: u32,
+    pub errors: u32,
+    /// Index of its [`ProbeDetail`], or [`NONE`].
+    detail: u32,
+    /// The detailed probe of the same flow made before this one, or [`NONE`].
+    earlier: u32,
+    /// Time of the request sighting nearest the prober (see `sent_at`).
+    sent_ts: i64,
+    /// Time of the first reply seen in the capture of `sent_at`.
+    reply_ts: i64,
+    /// The capture of that request sighting.
+    sent_capture: u16,
     /// Highest hop limit the request was seen with: nearest to the prober.
     pub sent_hop_limit: u8,
     /// Lowest hop limit the request was seen with, and how often it was seen.
     pub lowest_hop_limit: u8,
-    pub request_sightings: u32,
-    /// Capture, frame and time of that sighting.
-    pub sent_at: Option<(u16, i64)>,
-    /// Time of the first reply seen in the capture of `sent_at`.
-    pub reply_at: Option<i64>,
-    pub replies: u32,
-    /// Outer IPv4 source of a reply that arrived through a tunnel.
+    /// Which of `sent_*` and `reply_ts` hold a value ([`SENT`], [`REPLIED`]).
+    flags: u8,
+    /// Outer source of a reply that arrived through a tunnel.
     pub reply_tunnel_src: Option<IpAddr>,
-    pub errors: u32,
-    pub detail: Option<u32>,
-    /// The detailed probe of the same flow made before this one, if any.
-    earlier: Option<u32>,
+}
+
+/// No index: the sentinel of [`Probe`]'s `detail` and `earlier`.
+const NONE: u32 = u32::MAX;
+/// [`Probe`] flags: a request was seen (`sent_at`); a reply was seen where
+/// it was sent from (`reply_at`).
+const SENT: u8 = 1;
+const REPLIED: u8 = 2;
+
+impl Probe {
+    /// Capture and time of the request sighting nearest the prober.
+    pub fn sent_at(&self) -> Option<(u16, i64)> {
+        (self.flags & SENT != 0).then_some((self.sent_capture, self.sent_ts))
+    }
+
+    /// Time of the first reply seen in the capture of [`Self::sent_at`].
+    pub fn reply_at(&self) -> Option<i64> {
+        (self.flags & REPLIED != 0).then_some(self.reply_ts)
+    }
 }
 
 /// A flow: its key and the tallies of its probes beyond the detailed ones,
@@ -551,16 +578,18 @@ impl ProbeTable {
         self.probes.push(Probe {
             flow,
             n,
+            request_sightings: 0,
+            replies: 0,
+            errors: 0,
+            detail: detail.unwrap_or(NONE),
+            earlier: meta.latest_probe.unwrap_or(NONE),
+            sent_ts: 0,
+            reply_ts: 0,
+            sent_capture: 0,
             sent_hop_limit: 0,
             lowest_hop_limit: u8::MAX,
-            request_sightings: 0,
-            sent_at: None,
-            reply_at: None,
-            replies: 0,
+            flags: 0,
             reply_tunnel_src: None,
-            errors: 0,
-            detail,
-            earlier: meta.latest_probe,
         });
         meta.latest_probe = Some(p as u32);
         Slot::Detailed(p)
@@ -577,13 +606,15 @@ impl ProbeTable {
             Role::Request => {
                 probe.request_sightings += 1;
                 probe.lowest_hop_limit = probe.lowest_hop_limit.min(o.hop_limit);
-                let nearer = o.hop_limit > probe.sent_hop_limit || probe.sent_at.is_none();
+                let nearer = o.hop_limit > probe.sent_hop_limit || probe.flags & SENT == 0;
                 if nearer {
                     probe.sent_hop_limit = o.hop_limit;
-                    if probe.sent_at.map(|(c, _)| c) != Some(capture) {
-                        probe.reply_at = None;
+                    if probe.flags & SENT == 0 || probe.sent_capture != capture {
+                        probe.flags &= !REPLIED;
+                        probe.reply_ts = 0;
                     }
-                    probe.sent_at = Some((capture, o.ts_ns));
+                    probe.flags |= SENT;
+                    (probe.sent_capture, probe.sent_ts) = (capture, o.ts_ns);
                 }
             }
             Role::Reply => {
@@ -591,18 +622,17 @@ impl ProbeTable {
                 if let Some(outer) = o.outer {
                     probe.reply_tunnel_src = Some(outer.src);
                 }
-                if let Some((sent_in, _)) = probe.sent_at
-                    && sent_in == capture
-                    && probe.reply_at.is_none()
-                {
-                    probe.reply_at = Some(o.ts_ns);
+                if probe.flags & (SENT | REPLIED) == SENT && probe.sent_capture == capture {
+                    probe.flags |= REPLIED;
+                    probe.reply_ts = o.ts_ns;
                 }
             }
             Role::Error(_) => probe.errors += 1,
         }
-        let Some(detail) = probe.detail.map(|d| d as usize) else {
+        if probe.detail == NONE {
             return;
-        };
+        }
+        let detail = probe.detail as usize;
         // Whether there is room is asked before the via is looked up: only
         // a sighting kept adds one.
         let d = &self.details[detail];
@@ -710,7 +740,7 @@ impl ProbeTable {
     }
 
     pub fn detail(&self, probe: &Probe) -> Option<&ProbeDetail> {
-        probe.detail.map(|d| &self.details[d as usize])
+        (probe.detail != NONE).then(|| &self.details[probe.detail as usize])
     }
 }
 
@@ -723,7 +753,7 @@ fn detailed_probe(probes: &[Probe], latest: Option<u32>, n: u32) -> Option<usize
         if probe.n == n {
             return Some(p as usize);
         }
-        at = probe.earlier;
+        at = (probe.earlier != NONE).then_some(probe.earlier);
     }
     None
 }
@@ -1017,6 +1047,21 @@ mod tests {
             assert_eq!(probe.request_sightings, u32::from(sent), "{id} {}", probe.n);
             assert_eq!(probe.replies, u32::from(answered), "{id} {}", probe.n);
         }
+    }
+
+    #[test]
+    fn a_probe_and_a_sighting_stay_small() {
+        // Tens of thousands of each are made early in a busy capture.
+        assert!(
+            size_of::<Probe>() <= 72,
+            "a probe is {} bytes",
+            size_of::<Probe>()
+        );
+        assert!(
+            size_of::<Sighting>() <= 24,
+            "a sighting is {} bytes",
+            size_of::<Sighting>()
+        );
     }
 
     #[test]

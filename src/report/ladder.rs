@@ -83,7 +83,7 @@ fn answered(
     target: IpAddr,
     routers: &[IpAddr],
 ) -> bool {
-    let prober = p.sent_at.map(|(c, _)| c);
+    let prober = p.sent_at().map(|(c, _)| c);
     d.replies.iter().any(|r| {
         prober.is_none_or(|c| r.capture == c)
             && reply_accepted(a.via(r).outer.as_ref(), target, routers)
@@ -265,7 +265,7 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
             stop: None,
         }
     };
-    let prober = probe.sent_at.map(|(c, _)| c);
+    let prober = probe.sent_at().map(|(c, _)| c);
     let mut events = Vec::new();
 
     // The request, out.
@@ -355,7 +355,7 @@ fn columns(
     probe: &Probe,
     detail: &ProbeDetail,
 ) -> Vec<(Option<u16>, LadderColumn)> {
-    let prober = probe.sent_at.map(|(c, _)| c);
+    let prober = probe.sent_at().map(|(c, _)| c);
     let highest = detail.requests.iter().map(|r| r.hop_limit).max();
     let mut cols: Vec<(u8, u16, LadderColumn)> = Vec::new();
     for (i, c) in a.captures.iter().enumerate() {
