@@ -400,9 +400,6 @@ impl ProbeTable {
             flows: Vec::with_capacity(limits.max_flows),
             probes: Vec::with_capacity(limits.max_probes),
             details: Vec::with_capacity(limits.max_probes),
-            // At most one via per sighting kept.
-            vias: Vec::with_capacity(limits.max_sightings),
-            via_next: Vec::with_capacity(limits.max_sightings),
             rtt_samples: RttSamples::reserved(),
             ..ProbeTable::default()
         }
