@@ -165,6 +165,7 @@ pub struct Probe {
     /// Sequence number (echo), source and destination port (UDP), or source
     /// port and low sequence bits (TCP).
     pub n: u32,
+    /// How often the request was seen.
     pub request_sightings: u32,
     pub replies: u32,
     pub errors: u32,
@@ -180,7 +181,7 @@ pub struct Probe {
     sent_capture: u16,
     /// Highest hop limit the request was seen with: nearest to the prober.
     pub sent_hop_limit: u8,
-    /// Lowest hop limit the request was seen with, and how often it was seen.
+    /// Lowest hop limit the request was seen with.
     pub lowest_hop_limit: u8,
     /// Which of `sent_*` and `reply_ts` hold a value ([`SENT`], [`REPLIED`]).
     flags: u8,
@@ -188,7 +189,8 @@ pub struct Probe {
     pub reply_tunnel_src: Option<IpAddr>,
 }
 
-/// No index: the sentinel of [`Probe`]'s `detail` and `earlier`.
+/// No index: the sentinel of [`Probe`]'s `detail` and `earlier`, and the
+/// end of a chain of vias.
 const NONE: u32 = u32::MAX;
 /// [`Probe`] flags: a request was seen (`sent_at`); a reply was seen where
 /// it was sent from (`reply_at`).
@@ -317,7 +319,7 @@ pub struct ProbeTable {
     /// kept, so bounded as they are).
     vias: Vec<Via>,
     /// The first via of each fingerprint ([`fingerprint`]), and after each
-    /// via the next one of the same fingerprint (`NO_VIA` ends the chain).
+    /// via the next one of the same fingerprint ([`NONE`] ends the chain).
     via_first: super::FastMap<u64, u32>,
     via_next: Vec<u32>,
     /// Requests of tallied probes waiting for their answer.
@@ -366,9 +368,6 @@ impl ErrorFacts {
         }
     }
 }
-
-/// Ends a chain of vias of one fingerprint.
-const NO_VIA: u32 = u32::MAX;
 
 /// A few words of a via's link facts and tunnel header folded into one: a
 /// cheap first look, equal for equal vias (and, rarely, for others).
@@ -678,7 +677,7 @@ impl ProbeTable {
                         return at;
                     }
                     match self.via_next[at as usize] {
-                        NO_VIA => break,
+                        NONE => break,
                         further => at = further,
                     }
                 }
@@ -690,7 +689,7 @@ impl ProbeTable {
             link: *link,
             outer: outer.copied(),
         });
-        self.via_next.push(NO_VIA);
+        self.via_next.push(NONE);
         next
     }
 
