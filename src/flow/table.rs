@@ -1064,6 +1064,44 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_keeps_its_first_sightings_of_a_kind_and_counts_the_rest() {
+        let a = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
+        let b = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2));
+        let limits = Limits {
+            sightings_per_probe: 3,
+            ..Limits::default()
+        };
+        let mut table = ProbeTable::new(limits);
+        // The same request seen five times (a loop, or five capture points).
+        for frame in 1..=5 {
+            table.add(
+                0,
+                &Observation {
+                    frame,
+                    ts_ns: 0,
+                    link: LinkFacts::default(),
+                    outer: None,
+                    src: a,
+                    dst: b,
+                    hop_limit: 64 - frame as u8,
+                    what: What::EchoRequest {
+                        id: 1,
+                        seq: 1,
+                        len: 0,
+                    },
+                },
+            );
+        }
+        let probe = &table.probes[0];
+        assert_eq!(probe.request_sightings, 5, "every sighting counted");
+        assert_eq!(probe.lowest_hop_limit, 59);
+        let kept = &table.detail(probe).expect("kept in detail").requests;
+        let frames: Vec<u64> = kept.iter().map(|s| s.frame).collect();
+        assert_eq!(frames, [1, 2, 3], "the first three kept");
+        assert_eq!(table.evicted.sightings, 2, "the other two counted");
+    }
+
+    #[test]
     fn each_sighting_finds_its_own_via_among_those_of_one_fingerprint() {
         let a = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
         let b = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2));
