@@ -53,7 +53,8 @@ pub fn wrong_next_hop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             let leaving = forwarded(a, probe.sent_hop_limit, &detail.requests)
                 .filter(|s| a.node_of_capture(s.capture).is_none());
             for s in leaving {
-                let Some(node) = a.via(s).link.dst_mac.and_then(|m| a.node_of_mac(&m)) else {
+                let dst_mac = a.via(s).link.dst_mac;
+                let Some(node) = dst_mac.and_then(|m| a.node_of_mac(&m)) else {
                     continue;
                 };
                 if node.name == owner.name {
@@ -69,7 +70,7 @@ pub fn wrong_next_hop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
                         "request to {} leaves for {} (MAC {})",
                         flow.key.dst,
                         node.name,
-                        MacAddr(a.via(s).link.dst_mac.unwrap_or_default())
+                        MacAddr(dst_mac.unwrap_or_default())
                     ),
                 });
                 entry.1.push(flow.id);
@@ -361,7 +362,8 @@ pub fn routing_loop(a: &Analysis<'_>, out: &mut Vec<Finding>) {
             looped.sort_by_key(|s| std::cmp::Reverse(s.hop_limit));
             let macs: Vec<[u8; 6]> = looped
                 .iter()
-                .flat_map(|s| [a.via(s).link.src_mac, a.via(s).link.dst_mac])
+                .map(|s| a.via(s).link)
+                .flat_map(|link| [link.src_mac, link.dst_mac])
                 .flatten()
                 .fold(Vec::new(), |mut v, m| {
                     if !v.contains(&m) {

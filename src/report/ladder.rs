@@ -239,6 +239,7 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
     let label = |c: u16| a.label(c).to_owned();
     // `src` and `dst`: the packet's addresses.
     let event = |kind: &'static str, s: &Sighting, (src, dst): (IpAddr, IpAddr), what: String| {
+        let via = a.via(s);
         LadderEvent {
             kind,
             column: column(s.capture),
@@ -249,13 +250,13 @@ pub fn build(a: &Analysis<'_>, f: &FlowSummary) -> Option<Ladder> {
             hop_limit: s.hop_limit,
             src: src.to_string(),
             dst: dst.to_string(),
-            tunnel: a.via(s).outer.map(|o| TunnelEntry {
+            tunnel: via.outer.map(|o| TunnelEntry {
                 kind: o.kind.name(),
                 src: o.src.to_string(),
                 dst: o.dst.to_string(),
             }),
-            link_dst: a.via(s).link.dst_mac.map(|m| MacAddr(m).to_string()),
-            next_hop: a.via(s).link.dst_mac.and_then(|m| {
+            link_dst: via.link.dst_mac.map(|m| MacAddr(m).to_string()),
+            next_hop: via.link.dst_mac.and_then(|m| {
                 a.node_of_mac(&m)
                     .map(|n| n.name.clone())
                     .or_else(|| (a.router_mac() == Some(m)).then(|| a.router_name()))

@@ -400,13 +400,14 @@ fn capture_entry(c: &CaptureInfo) -> CaptureEntry {
 }
 
 fn path_entry(s: &Sighting, names: &Names, a: &Analysis<'_>) -> PathEntry {
+    let via = a.via(s);
     PathEntry {
         capture: a.label(s.capture).to_owned(),
         frame: s.frame,
         hop_limit: s.hop_limit,
-        link_src: names.mac(a.via(s).link.src_mac),
-        link_dst: names.mac(a.via(s).link.dst_mac),
-        tunnel: a.via(s).outer.map(|o| TunnelEntry {
+        link_src: names.mac(via.link.src_mac),
+        link_dst: names.mac(via.link.dst_mac),
+        tunnel: via.outer.map(|o| TunnelEntry {
             kind: o.kind.name(),
             src: names.addr(o.src),
             dst: names.addr(o.dst),
