@@ -397,6 +397,7 @@ impl ProbeTable {
         ProbeTable {
             limits,
             flows: Vec::with_capacity(limits.max_flows),
+            flow_index: FlowIndex::with_capacity(limits.max_flows),
             probes: Vec::with_capacity(limits.max_probes),
             details: Vec::with_capacity(limits.max_probes),
             rtt_samples: RttSamples::reserved(),
