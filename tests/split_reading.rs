@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use isatap_trace::capture::file::{CaptureFile, FileSummary};
+use isatap_trace::capture::file::{CaptureFile, Consumer, FileSummary};
 use isatap_trace::capture::{Damage, Frame};
 
 /// Larger than any buffer either walk starts with.
@@ -119,6 +119,74 @@ fn the_stage_runs_on_whichever_thread_has_time_and_the_frames_stay_in_order() {
     assert!(
         staged[0] > staged[1],
         "the reading thread's stage took {staged:?}"
+    );
+    fs::remove_dir_all(&dir).ok();
+}
+
+/// Gives its bytes a little at a time, pausing before each read.
+struct Trickle {
+    bytes: std::io::Cursor<Vec<u8>>,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::thread::sleep(Duration::from_micros(200));
+        let n = buf.len().min(64 << 10);
+        self.bytes.read(&mut buf[..n])
+    }
+}
+
+/// Keeps every result, and counts the moments it had none to take, doing
+/// "work" for the first few of them.
+struct Idler {
+    seen: Digest,
+    idle_calls: usize,
+    busy_calls: usize,
+}
+
+impl Consumer<(u64, i64, u32, u64)> for Idler {
+    fn consume(&mut self, results: &[(u64, i64, u32, u64)]) {
+        self.seen.extend_from_slice(results);
+    }
+
+    fn idle(&mut self) -> bool {
+        self.idle_calls += 1;
+        let busy = self.busy_calls < 50;
+        self.busy_calls += usize::from(busy);
+        busy
+    }
+}
+
+#[test]
+fn a_caller_waiting_for_results_is_asked_for_work_ahead_and_misses_nothing() {
+    let dir = work_dir("idle");
+    let path = big_capture(&dir);
+    let (read, read_summary) = read_walk(&path);
+    let bytes = fs::read(&path).expect("read");
+    let slow = Trickle {
+        bytes: std::io::Cursor::new(bytes),
+    };
+    let mut file = CaptureFile::from_reader(&path, Box::new(slow)).expect("open");
+    let stage = |f: &Frame<'_>, out: &mut Vec<(u64, i64, u32, u64)>| {
+        out.push((f.index, f.ts_ns, f.orig_len, digest(f.bytes)))
+    };
+    let mut idler = Idler {
+        seen: Vec::new(),
+        idle_calls: 0,
+        busy_calls: 0,
+    };
+    let (summary, _, _) = file.for_each_frame_split_to(stage, stage, &mut idler);
+    assert_eq!(idler.seen, read);
+    assert_eq!(summary, read_summary);
+    // The reader is the slower: the caller was asked, did its 50 steps,
+    // and then waited (asked again now and then, but not in a busy loop).
+    assert_eq!(idler.busy_calls, 50);
+    assert!(idler.idle_calls > 50, "{} calls", idler.idle_calls);
+    assert!(
+        idler.idle_calls < 50 + read.len(),
+        "{} calls for {} frames",
+        idler.idle_calls,
+        read.len()
     );
     fs::remove_dir_all(&dir).ok();
 }

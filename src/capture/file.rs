@@ -20,7 +20,7 @@
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
 use super::framing::{self, Framer, LengthOrder, Step};
 pub use super::framing::{MAX_INTERFACE_NAME, MAX_INTERFACES, MAX_PCAP_CAPLEN, MAX_RECORD};
@@ -252,9 +252,13 @@ impl CaptureFile {
     pub fn for_each_frame(&mut self, mut on_frame: impl FnMut(&Frame<'_>)) -> FileSummary {
         let no_stage = |_: &Frame<'_>, _: &mut Vec<()>| {};
         let (summary, _) = self.walk(no_stage, true, |batch| {
+            let Some(batch) = batch else {
+                return false;
+            };
             for p in &batch.frames {
                 on_frame(&batch.frame(p));
             }
+            true
         });
         summary
     }
@@ -269,8 +273,8 @@ impl CaptureFile {
     pub fn for_each_frame_split<T, S, L, C>(
         &mut self,
         stage: S,
-        mut caller_stage: L,
-        mut consume: C,
+        caller_stage: L,
+        consume: C,
     ) -> (FileSummary, S, L)
     where
         T: Send + StageResult,
@@ -278,23 +282,51 @@ impl CaptureFile {
         L: FnMut(&Frame<'_>, &mut Vec<T>),
         C: FnMut(&[T]),
     {
+        struct Only<C>(C);
+        impl<T, C: FnMut(&[T])> Consumer<T> for Only<C> {
+            fn consume(&mut self, results: &[T]) {
+                (self.0)(results)
+            }
+        }
+        self.for_each_frame_split_to(stage, caller_stage, &mut Only(consume))
+    }
+
+    /// [`Self::for_each_frame_split`] with a consumer that also has work to
+    /// do ahead when it would otherwise wait for the reading thread
+    /// ([`Consumer::idle`]).
+    pub fn for_each_frame_split_to<T, S, L>(
+        &mut self,
+        stage: S,
+        mut caller_stage: L,
+        consumer: &mut impl Consumer<T>,
+    ) -> (FileSummary, S, L)
+    where
+        T: Send + StageResult,
+        S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
+        L: FnMut(&Frame<'_>, &mut Vec<T>),
+    {
         let (summary, stage) = self.walk(stage, false, |batch| {
-            let Batch { data, frames, out } = batch;
+            let Some(Batch { data, frames, out }) = batch else {
+                return consumer.idle();
+            };
             for p in frames.iter() {
                 out.stage(&mut caller_stage, &frame_in(data, p));
             }
-            consume(&out.items)
+            consumer.consume(&out.items);
+            true
         });
         (summary, stage, caller_stage)
     }
 
     /// Walks the file; `keep_frames`: the caller reads the frames of each
-    /// batch (otherwise only the stage's results).
+    /// batch (otherwise only the stage's results). `on_batch` gets each
+    /// batch, and `None` when there is none to take yet: it then answers
+    /// whether it did something else meanwhile (if not, the caller waits).
     fn walk<T, S>(
         &mut self,
         stage: S,
         keep_frames: bool,
-        mut on_batch: impl FnMut(&mut Batch<T>),
+        mut on_batch: impl FnMut(Option<&mut Batch<T>>) -> bool,
     ) -> (FileSummary, S)
     where
         T: Send + StageResult,
@@ -327,9 +359,22 @@ impl CaptureFile {
                 };
                 (framer, damage, stage)
             });
-            for mut batch in full_rx {
+            loop {
+                let mut batch = match full_rx.try_recv() {
+                    Ok(batch) => batch,
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => {
+                        if on_batch(None) {
+                            continue;
+                        }
+                        match full_rx.recv() {
+                            Ok(batch) => batch,
+                            Err(_) => break,
+                        }
+                    }
+                };
                 waiting.fetch_sub(1, Ordering::Relaxed);
-                on_batch(&mut batch);
+                on_batch(Some(&mut batch));
                 // The reader may have finished; a batch it no longer wants is dropped.
                 let _ = free_tx.send(batch);
             }
@@ -461,6 +506,21 @@ fn read_section_header(reader: &mut dyn Read, format: Format) -> Result<(Framer,
         ));
     }
     Ok((Framer::pcapng(big_endian), len as u64))
+}
+
+/// The caller's side of a split walk
+/// ([`CaptureFile::for_each_frame_split_to`]).
+pub trait Consumer<T> {
+    /// Takes the results of a run of frames, in file order.
+    fn consume(&mut self, results: &[T]);
+
+    /// Called when there are no results to take yet: does a little work
+    /// that can be done ahead, and says whether it did any (if not, the
+    /// caller waits for results). Each call should be short, so that
+    /// results waiting are taken soon.
+    fn idle(&mut self) -> bool {
+        false
+    }
 }
 
 /// A result of a split walk's stage ([`CaptureFile::for_each_frame_split`]):

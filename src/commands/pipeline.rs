@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::progress::Progress;
-use crate::capture::file::CaptureFile;
+use crate::capture::file::{CaptureFile, Consumer};
 use crate::capture::{CaptureError, CaptureInfo, Frame};
 use crate::cli::CaptureSpec;
 use crate::diagnose::{self, Analysis};
@@ -70,10 +70,13 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
         // inventory of its own; clean frames are counted from the totals
         // below: per frame only the rest is.
         let (mut read_side, mut caller_side) = (CaptureInfo::default(), CaptureInfo::default());
-        let (summary, _, _) = file.for_each_frame_split(
+        let (summary, _, _) = file.for_each_frame_split_to(
             decode_counting(&mut read_side),
             decode_counting(&mut caller_side),
-            |items| correlator.add_items(index, items),
+            &mut Feed {
+                correlator,
+                capture: index,
+            },
         );
         add_unclean(&mut info, read_side);
         add_unclean(&mut info, caller_side);
@@ -92,6 +95,24 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
     progress.done();
     g.correlator.table.group();
     g
+}
+
+/// The caller's side of the split walk: each batch's items into the
+/// correlator, and the correlator's tables backed ahead of use while there
+/// is no batch to take.
+struct Feed<'a> {
+    correlator: &'a mut Correlator,
+    capture: u16,
+}
+
+impl Consumer<Item> for Feed<'_> {
+    fn consume(&mut self, items: &[Item]) {
+        self.correlator.add_items(self.capture, items);
+    }
+
+    fn idle(&mut self) -> bool {
+        self.correlator.warm()
+    }
 }
 
 /// The split walk's stage: a frame's items, counted in `info` unless it

@@ -209,6 +209,11 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
         }
     }
 
+    /// Backs the next pages of the entries' reserved room ([`super::warm`]).
+    pub fn warm(&mut self, warmed: &mut super::warm::Warmed) -> bool {
+        warmed.step(&mut self.entries)
+    }
+
     /// The states, in the order their keys were added.
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|e| &e.value)

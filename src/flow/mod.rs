@@ -15,6 +15,7 @@ mod prefetch;
 pub mod summary;
 pub mod table;
 pub mod tally;
+mod warm;
 
 pub use facts::Facts;
 
@@ -209,6 +210,12 @@ impl Correlator {
             }
             Item::RawLink { src, dst } => self.facts.add_raw_link_packet(capture, *src, *dst),
         }
+    }
+
+    /// Does a little work ahead while the caller has nothing else to do
+    /// ([`ProbeTable::warm`]); false when there is none.
+    pub fn warm(&mut self) -> bool {
+        self.table.warm()
     }
 
     /// Takes one decoded frame of capture number `capture`.

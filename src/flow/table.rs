@@ -14,6 +14,7 @@ pub use super::few::Few;
 use super::index::FlowIndex;
 use super::observe::{LinkFacts, Observation, Outer, What};
 use super::tally::{Answer, Latest, RttSamples, Tally, Waiters, Waiting};
+use super::warm::Warmed;
 use crate::decode::quoted::{PROTO_ICMPV4, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, QuotedIp};
 use crate::decode::{TCP_ACK, TCP_RST, TCP_SYN};
 
@@ -327,6 +328,9 @@ pub struct ProbeTable {
     /// Round-trip times of tallied probes.
     pub rtt_samples: RttSamples,
     pub evicted: Evictions,
+    /// How far ahead of use the reserved arrays are backed ([`Self::warm`]):
+    /// flows, flow index entries, probes, details, round-trip samples.
+    warmed: [Warmed; 5],
 }
 
 /// Where an observation of a probe goes.
@@ -403,6 +407,18 @@ impl ProbeTable {
             rtt_samples: RttSamples::reserved(),
             ..ProbeTable::default()
         }
+    }
+
+    /// Backs a little more of the reserved arrays' room ahead of use (see
+    /// `warm.rs`), for a moment the caller would otherwise wait; false when
+    /// each is backed far enough ahead already.
+    pub fn warm(&mut self) -> bool {
+        let [flows, entries, probes, details, samples] = &mut self.warmed;
+        flows.step(&mut self.flows)
+            || self.flow_index.warm(entries)
+            || probes.step(&mut self.probes)
+            || details.step(&mut self.details)
+            || self.rtt_samples.warm(samples)
     }
 
     /// Adds an observation of capture number `capture`; returns true when

@@ -91,6 +91,11 @@ impl RttSamples {
         true
     }
 
+    /// Backs the next pages of the samples' reserved room ([`super::warm`]).
+    pub fn warm(&mut self, warmed: &mut super::warm::Warmed) -> bool {
+        warmed.step(&mut self.samples)
+    }
+
     /// Every sample, in the order taken.
     pub fn samples(&self) -> &[RttSample] {
         &self.samples
