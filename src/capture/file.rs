@@ -53,6 +53,9 @@ const BATCH_RESULTS: usize = 6144;
 /// gives at most two (the correlation's stage), and a stage that gives more
 /// only makes the batch grow.
 const RESULT_SLACK: usize = 4;
+/// How many frames ahead the caller asks for the headers of the frames of a
+/// buffer handed over whole.
+const PREFETCH_FRAMES: usize = 16;
 /// Link type given to a packet that names an interface its section never described.
 pub const LINKTYPE_NO_INTERFACE: u32 = u32::MAX;
 
@@ -309,7 +312,18 @@ impl CaptureFile {
             let Some(Batch { data, frames, out }) = batch else {
                 return consumer.idle();
             };
-            for p in frames.iter() {
+            for (at, p) in frames.iter().enumerate() {
+                // The reading thread read these bytes: they are in its
+                // core's cache, or out of both. The headers of a frame a
+                // few ahead are asked for now, so that the wait for them
+                // overlaps with this frame's decoding.
+                if let Some(ahead) = frames.get(at + PREFETCH_FRAMES) {
+                    for line in [0, 64] {
+                        if let Some(b) = data.get(ahead.data.start + line) {
+                            crate::flow::prefetch::prefetch(b);
+                        }
+                    }
+                }
                 out.stage(&mut caller_stage, &frame_in(data, p));
             }
             consumer.consume(&out.items);

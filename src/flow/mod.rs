@@ -11,7 +11,7 @@ pub mod few;
 pub mod index;
 pub mod observe;
 pub mod pairs;
-mod prefetch;
+pub(crate) mod prefetch;
 pub mod summary;
 pub mod table;
 pub mod tally;

@@ -1,8 +1,10 @@
 //! A hint to the processor to start loading a value's cache lines now, for
 //! a use a little later: the flow index asks for the state of a run of
-//! packets' flows this way before adding them, and the summaries for the
-//! probes of the next flows, so that cache misses overlap instead of each
-//! stalling its own packet or flow.
+//! packets' flows this way before adding them, the summaries for the
+//! probes of the next flows, and the caller of a split walk for the headers
+//! of the frames a little further on in a buffer the reading thread read,
+//! so that cache misses overlap instead of each stalling its own packet or
+//! flow.
 //!
 //! Guarantees: a hint only. It reads nothing into the program, changes
 //! nothing and cannot fault, whatever the address; on processors other than
