@@ -56,14 +56,15 @@ const RESULT_SLACK: usize = 4;
 /// How many frames ahead the caller asks for the headers of the frames of a
 /// buffer handed over whole.
 const PREFETCH_FRAMES: usize = 16;
-/// Times the caller looks for a batch before it sleeps until one comes
-/// (about 0.4 ms on the project's machine): on the 2-million-frame replay
-/// the caller waits for the reading thread some thousand times, a few
-/// microseconds each, and each time it slept the reading thread had to wake
-/// it with a system call. 2 000 looks gained 4 ms there, 20 000 gained 6
-/// (medians of 10 runs after tcpdump); a slow input costs the caller at most
-/// this much spinning per batch.
-const WAIT_SPINS: usize = 20000;
+/// How long the caller looks for a batch before it sleeps until one comes.
+/// On the 2-million-frame replay it waits for the reading thread some
+/// thousand times, a few microseconds each, and each time it slept the
+/// reading thread had to wake it with a system call: looking for 0.04 ms
+/// gained 4 ms there, for 0.4 ms 6 ms (medians of 10 runs after tcpdump). A
+/// slow input costs the caller at most this much looking per batch. (A
+/// time, not a count of looks: under valgrind, where the threads take
+/// turns, a count made the caller's instruction count a spin count.)
+const WAIT_SPIN: std::time::Duration = std::time::Duration::from_micros(400);
 /// Link type given to a packet that names an interface its section never described.
 pub const LINKTYPE_NO_INTERFACE: u32 = u32::MAX;
 
@@ -422,19 +423,24 @@ impl CaptureFile {
     }
 }
 
-/// The next batch, or `None` when the reading thread is done. Spins a
-/// little before it sleeps: the batch is usually a few microseconds away,
-/// and waking a sleeping caller cost the reading thread a system call each
-/// time.
+/// The next batch, or `None` when the reading thread is done. Looks for a
+/// while ([`WAIT_SPIN`]) before it sleeps: the batch is usually a few
+/// microseconds away, and waking a sleeping caller cost the reading thread a
+/// system call each time.
 fn wait_for<T>(full: &Receiver<Batch<T>>) -> Option<Batch<T>> {
-    for _ in 0..WAIT_SPINS {
-        match full.try_recv() {
-            Ok(batch) => return Some(batch),
-            Err(TryRecvError::Disconnected) => return None,
-            Err(TryRecvError::Empty) => std::hint::spin_loop(),
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..64 {
+            match full.try_recv() {
+                Ok(batch) => return Some(batch),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+            }
+        }
+        if start.elapsed() >= WAIT_SPIN {
+            return full.recv().ok();
         }
     }
-    full.recv().ok()
 }
 
 /// Reads and checks the classic pcap file header.
