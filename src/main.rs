@@ -13,16 +13,17 @@ use isatap_trace::redact::Redactor;
 use isatap_trace::report::sanitize::terminal_safe;
 
 // mimalloc rather than the C library's allocator: it takes memory from the
-// system in large pages and reuses what the reading stage frees for the
+// system in large chunks and reuses what the reading stage frees for the
 // conclusion, where glibc's hands it back and then faults in fresh pages. On
 // the 2-million-frame replay (benches/replay.sh) the conclusion takes 27 ms
 // instead of 38; peak memory is higher, still well within the 256 MiB bound.
-// Its version 2 (the crate's `v2` feature): version 3 spreads the reading
-// stage's buffers and tables over more of its large pages, each backed and
-// zeroed whole on first touch, and new memory is dear on this project's
-// machine (about 1 ms a MiB after a pause). On the 2-million-frame replay
-// peak RSS is 64-67 MiB instead of 79-89, and the run 24-28 ms shorter
-// right after tcpdump (the benchmark's order).
+// Its version 2 (the crate's `v2` feature): with huge pages, version 3
+// spread the reading stage's buffers and tables over more of them, each
+// backed and zeroed whole on first touch, and new memory is dear on this
+// project's machine (about 1 ms a MiB after a pause). On the 2-million-frame
+// replay peak RSS was 64-67 MiB instead of 79-89, and the run 24-28 ms
+// shorter right after tcpdump (the benchmark's order). With huge pages off
+// (below) the two versions measure alike.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
