@@ -103,19 +103,12 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
     /// at is what is asked for.
     #[inline]
     pub fn touch(&self, hash: u64) {
-        if let Some(slot) = self.slots.get(self.home_of(hash))
-            && let Some(entry) = self.entries.get(slot.entry as usize)
-        {
-            super::prefetch::prefetch(entry);
-        }
-    }
-
-    #[inline]
-    fn home_of(&self, hash: u64) -> usize {
         if self.slots.is_empty() {
-            0
-        } else {
-            self.home(tag_of(hash))
+            return;
+        }
+        let slot = self.slots[self.home(tag_of(hash))];
+        if let Some(entry) = self.entries.get(slot.entry as usize) {
+            super::prefetch::prefetch(entry);
         }
     }
 
