@@ -12,11 +12,14 @@
 //! the core's cache instead (measured faster than large buffers or a memory
 //! map: the framing then finds its bytes in L2); the stage runs there, or,
 //! for a buffer read while the caller had nothing to do, on the caller's
-//! thread, the buffer handed over whole. Results come in file order either
-//! way. A file that is not a capture fails in
-//! [`CaptureFile::open`]; a record that cannot be real or a file cut short
-//! ends the walk with a [`Damage`] after every frame before it was delivered.
+//! thread, the buffer handed over whole. Over a plain file, both threads
+//! read: the caller reads, frames and decodes stretches of its own while no
+//! batch waits for it ([`shared`]). Results come in file order either way.
+//! A file that is not a capture fails in [`CaptureFile::open`]; a record
+//! that cannot be real or a file cut short ends the walk with a [`Damage`]
+//! after every frame before it was delivered.
 
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +29,8 @@ use super::framing::{self, Framer, LengthOrder, Step};
 pub use super::framing::{MAX_INTERFACE_NAME, MAX_INTERFACES, MAX_PCAP_CAPLEN, MAX_RECORD};
 use super::input;
 use super::{CaptureError, Damage, Format, Frame};
+
+mod shared;
 
 /// Size of each reading buffer; records larger than this get a buffer of their own.
 const BATCH_BYTES: usize = 2 << 20;
@@ -140,6 +145,9 @@ pub struct CaptureFile {
     format: Format,
     gzip: bool,
     reader: Option<Box<dyn Read + Send>>,
+    /// A handle for reads at a position when the capture is a plain file: a
+    /// split walk then lets both threads read ([`shared`]).
+    file: Option<File>,
     /// Told the bytes read so far, once per buffer, from the reading thread.
     progress: Option<ProgressHook>,
     framer: Framer,
@@ -222,6 +230,7 @@ impl CaptureFile {
             format,
             gzip: input.gzip,
             reader: Some(input.reader),
+            file: input.file,
             progress: None,
             framer,
             offset,
@@ -317,25 +326,23 @@ impl CaptureFile {
         S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
         L: FnMut(&Frame<'_>, &mut Vec<T>),
     {
+        // A plain file: both threads read it.
+        if let Some(file) = self.file.take()
+            && self.reader.take().is_some()
+        {
+            let stretches = shared::Stretches::new(file, self.framer.clone(), self.offset);
+            let progress = self.progress.take();
+            let (framer, damage, stage, caller_stage) =
+                shared::walk(stretches, progress, stage, caller_stage, consumer);
+            self.framer = framer;
+            return (self.summary(damage), stage, caller_stage);
+        }
         let (summary, stage) = self.walk(stage, false, |batch| {
-            let Some(Batch { data, frames, out }) = batch else {
+            let Some(batch) = batch else {
                 return consumer.idle();
             };
-            for (at, p) in frames.iter().enumerate() {
-                // The reading thread read these bytes: they are in its
-                // core's cache, or out of both. The headers of a frame a
-                // few ahead are asked for now, so that the wait for them
-                // overlaps with this frame's decoding.
-                if let Some(ahead) = frames.get(at + PREFETCH_FRAMES) {
-                    for line in [0, 64] {
-                        if let Some(b) = data.get(ahead.data.start + line) {
-                            crate::flow::prefetch::prefetch(b);
-                        }
-                    }
-                }
-                out.stage(&mut caller_stage, &frame_in(data, p));
-            }
-            consumer.consume(&out.items);
+            stage_frames(batch, &mut caller_stage);
+            consumer.consume(&batch.out.items);
             true
         });
         (summary, stage, caller_stage)
@@ -637,6 +644,10 @@ struct Batch<T> {
     data: Vec<u8>,
     frames: Vec<framing::Packet>,
     out: Results<T>,
+    /// In a walk over stretches ([`shared`]): the reading thread's results
+    /// of every stretch numbered below this are in this batch or earlier
+    /// ones.
+    before: u64,
 }
 
 impl<T> Batch<T> {
@@ -647,6 +658,7 @@ impl<T> Batch<T> {
             data: Vec::new(),
             frames: Vec::new(),
             out: Results::with_capacity(0),
+            before: 0,
         }
     }
 
@@ -845,6 +857,45 @@ where
     Framed::Done
 }
 
+/// Runs the caller's stage on the packets of a batch that came whole (none
+/// for a batch of results only).
+fn stage_frames<T, L>(batch: &mut Batch<T>, caller_stage: &mut L)
+where
+    T: StageResult,
+    L: FnMut(&Frame<'_>, &mut Vec<T>),
+{
+    let Batch {
+        data, frames, out, ..
+    } = batch;
+    for (at, p) in frames.iter().enumerate() {
+        // The other thread read these bytes: they are in its core's cache,
+        // or out of both. The headers of a frame a few ahead are asked for
+        // now, so that the wait for them overlaps with this frame's
+        // decoding.
+        if let Some(ahead) = frames.get(at + PREFETCH_FRAMES) {
+            for line in [0, 64] {
+                if let Some(b) = data.get(ahead.data.start + line) {
+                    crate::flow::prefetch::prefetch(b);
+                }
+            }
+        }
+        out.stage(caller_stage, &frame_in(data, p));
+    }
+}
+
+/// Lists the packets of `data` from `*pos` to its end in `frames`, no stage
+/// running.
+fn frame_list(
+    framer: &mut Framer,
+    data: &[u8],
+    pos: &mut usize,
+    frames: &mut Vec<framing::Packet>,
+) -> Framed {
+    let no_stage = &mut |_: &Frame<'_>, _: &mut Vec<()>| {};
+    let room = &mut Results::with_capacity(0);
+    frame_records(framer, data, pos, data.len(), no_stage, Some(frames), room)
+}
+
 /// Lists the packets of `data` from `*pos` to its end in `frames`, no stage
 /// running, `data` starting at file offset `start`; how that ended (see
 /// [`ended`]).
@@ -855,16 +906,7 @@ fn list_packets(
     frames: &mut Vec<framing::Packet>,
     start: u64,
 ) -> (usize, Option<Damage>) {
-    let no_stage = &mut |_: &Frame<'_>, _: &mut Vec<()>| {};
-    let framed = frame_records(
-        framer,
-        data,
-        pos,
-        data.len(),
-        no_stage,
-        Some(frames),
-        &mut Results::with_capacity(0),
-    );
+    let framed = frame_list(framer, data, pos, frames);
     ended(framed, framer, start + *pos as u64)
 }
 

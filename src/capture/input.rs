@@ -29,6 +29,9 @@ pub struct Input {
     /// The first bytes of the (decompressed) stream, also still readable from `reader`.
     pub magic: [u8; 4],
     pub magic_len: usize,
+    /// A second handle on the same file when the input is a plain (not
+    /// gzip) regular file, for reads at a position of their own.
+    pub file: Option<File>,
 }
 
 /// Opens `path` (`-` is stdin) and looks at its first four bytes.
@@ -37,19 +40,28 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
         path: path.to_path_buf(),
         source,
     };
+    let mut positioned = None;
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
         let file = File::open(path).map_err(io_err)?;
-        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        let kind = file.metadata().map(|m| m.file_type()).ok();
+        if kind.is_some_and(|k| k.is_dir()) {
             return Err(CaptureError::NotACapture {
                 path: path.to_path_buf(),
                 reason: "is a directory, not a capture file".into(),
             });
         }
+        if kind.is_some_and(|k| k.is_file()) {
+            positioned = file.try_clone().ok();
+        }
         Box::new(file)
     };
-    from_reader(raw).map_err(io_err)
+    let mut input = from_reader(raw).map_err(io_err)?;
+    if !input.gzip {
+        input.file = positioned;
+    }
+    Ok(input)
 }
 
 /// Takes any reader as an input: looks at its first four bytes and gunzips it
@@ -73,6 +85,7 @@ pub fn from_reader(raw: Box<dyn Read + Send>) -> io::Result<Input> {
             gzip: true,
             magic,
             magic_len,
+            file: None,
         });
     }
     Ok(Input {
@@ -80,6 +93,7 @@ pub fn from_reader(raw: Box<dyn Read + Send>) -> io::Result<Input> {
         gzip: false,
         magic,
         magic_len,
+        file: None,
     })
 }
 
