@@ -158,6 +158,39 @@ impl Consumer<(u64, i64, u32, u64)> for Idler {
 }
 
 #[test]
+fn many_walks_with_uneven_pauses_on_either_side_keep_file_order() {
+    // Over a plain file both threads read stretches of their own, and the
+    // caller puts its own results in line with the reading thread's: a
+    // slip shows as a stretch's frames coming early. Which thread reads
+    // what depends on timing, so: many walks, pausing now here, now there.
+    let dir = work_dir("order");
+    let path = big_capture(&dir);
+    for round in 0..200u64 {
+        let mut file = CaptureFile::open(&path).expect("open");
+        let stage = move |f: &Frame<'_>, out: &mut Vec<u64>| {
+            if round % 3 == 1 && f.index.is_multiple_of(5000) {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            out.push(f.index)
+        };
+        let mut seen: Vec<u64> = Vec::new();
+        let mut batches = 0u64;
+        let (summary, _, _) = file.for_each_frame_split(stage, stage, |items| {
+            seen.extend_from_slice(items);
+            batches += 1;
+            if round % 3 == 2 && batches.is_multiple_of(7) {
+                std::thread::sleep(Duration::from_micros(30));
+            }
+        });
+        assert_eq!(seen.len() as u64, summary.packets, "round {round}");
+        if let Some((at, frame)) = seen.iter().enumerate().find(|&(at, &f)| f != at as u64 + 1) {
+            panic!("round {round}: frame {frame} came {at}th");
+        }
+    }
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_caller_waiting_for_results_is_asked_for_work_ahead_and_misses_nothing() {
     let dir = work_dir("idle");
     let path = big_capture(&dir);

@@ -142,15 +142,9 @@ impl Stretches {
     /// Frames `stretch` once the stretches before it are framed (waiting
     /// for that with `wait`, which is called again and again until then):
     /// puts the carried bytes in front of it and calls `frame` on them.
-    /// Returns the start of the framed bytes in `stretch.buf`; `None` when
-    /// framing was already over and the stretch was dropped. The turn
+    /// False when framing was already over and the stretch was dropped. The turn
     /// passes on however this ends, a panic included (which ends framing).
-    fn frame(
-        &self,
-        stretch: &mut Stretch,
-        mut wait: impl FnMut(),
-        frame: FrameWith<'_>,
-    ) -> Option<usize> {
+    fn frame(&self, stretch: &mut Stretch, mut wait: impl FnMut(), frame: FrameWith<'_>) -> bool {
         let _turn = Turn {
             stretches: self,
             number: stretch.number,
@@ -159,18 +153,19 @@ impl Stretches {
             wait();
         }
         // Poisoned: the other thread panicked while framing.
-        let mut guard = self.framing.lock().ok()?;
-        let f = &mut *guard;
-        let begun = if f.end.is_some() {
-            None
-        } else {
-            Some(frame_stretch(f, stretch, frame))
+        let Ok(mut guard) = self.framing.lock() else {
+            return false;
         };
+        let f = &mut *guard;
+        let framed = f.end.is_none();
+        if framed {
+            frame_stretch(f, stretch, frame);
+        }
         if f.end.is_some() {
             self.over.store(true, Ordering::Release);
         }
         self.reached.store(f.offset, Ordering::Relaxed);
-        begun
+        framed
     }
 
     /// The framer, with its counts, and the damage that ended the walk.
@@ -200,8 +195,8 @@ impl Drop for Turn<'_> {
     }
 }
 
-/// Frames a stretch after the carried bytes; where they start in its buffer.
-fn frame_stretch(f: &mut Framing, stretch: &mut Stretch, frame: FrameWith<'_>) -> usize {
+/// Frames a stretch after the carried bytes.
+fn frame_stretch(f: &mut Framing, stretch: &mut Stretch, frame: FrameWith<'_>) {
     let carried = f.carry.len();
     let mut end = HEADROOM + stretch.read;
     let begin = if carried <= HEADROOM {
@@ -229,7 +224,6 @@ fn frame_stretch(f: &mut Framing, stretch: &mut Stretch, frame: FrameWith<'_>) -
         let failure = stretch.failure.take();
         f.end = Some(end_damage(&f.framer, failure, f.carry.len(), f.offset));
     }
-    begin
 }
 
 /// Reads at `at` until `buf` is full, the file ends or a read fails; the
@@ -331,7 +325,7 @@ where
                     }
                 }
             };
-            let before = caller.take(batch, &mut caller_stage, consumer);
+            let before = caller.take(batch, consumer);
             if own_number.is_some_and(|n| n < before) {
                 own_number = None;
                 consume_own(&mut own, consumer);
@@ -363,20 +357,10 @@ struct Caller<'w, T> {
 }
 
 impl<T: StageResult> Caller<'_, T> {
-    /// Consumes a batch of the reading thread (running the caller's stage on
-    /// it first if it came whole) and gives it back; the stretches it
-    /// completes ([`Batch::before`]).
-    fn take<L>(
-        &self,
-        mut batch: Batch<T>,
-        caller_stage: &mut L,
-        consumer: &mut impl Consumer<T>,
-    ) -> u64
-    where
-        L: FnMut(&Frame<'_>, &mut Vec<T>),
-    {
+    /// Consumes a batch of the reading thread's results and gives it back;
+    /// the stretches it completes ([`Batch::before`]).
+    fn take(&self, batch: Batch<T>, consumer: &mut impl Consumer<T>) -> u64 {
         self.waiting.fetch_sub(1, Ordering::Relaxed);
-        stage_frames(&mut batch, caller_stage);
         consumer.consume(&batch.out.items);
         let before = batch.before;
         // The reader may have finished; a batch it no longer wants is dropped.
@@ -385,11 +369,12 @@ impl<T: StageResult> Caller<'_, T> {
     }
 
     /// Claims, reads, frames and decodes the next stretch into `own`; the
-    /// stretch's number when it gave results. Those wait for the reading
-    /// thread's batch that completes the stretches before it; while the
+    /// stretch's number when its results wait in `own` for the reading
+    /// thread's batch that completes the stretches before it. While the
     /// stretch waits for its turn to be framed, the caller goes on taking
-    /// batches (which hold earlier stretches only), so that the reading
-    /// thread never waits for a batch to fill.
+    /// batches, so that the reading thread never waits for room to send,
+    /// until one completes the stretches before this one: the batches after
+    /// it may hold later stretches, and this one's results go first.
     fn own_stretch<L>(
         &self,
         own: &mut Batch<T>,
@@ -405,21 +390,27 @@ impl<T: StageResult> Caller<'_, T> {
         let frames = &mut own.frames;
         frames.clear();
         let mut waited = 0u32;
-        let begun = self.stretches.frame(
+        let mut earlier_taken = false;
+        let framed = self.stretches.frame(
             &mut stretch,
-            || match full.try_recv() {
-                Ok(batch) => {
-                    self.take(batch, caller_stage, consumer);
+            || {
+                if !earlier_taken && let Ok(batch) = full.try_recv() {
+                    earlier_taken = self.take(batch, consumer) > number;
+                } else {
+                    pause(&mut waited);
                 }
-                Err(_) => pause(&mut waited),
             },
             &mut |framer, data, pos| frame_list(framer, data, pos, frames),
         );
         own.data = stretch.buf;
-        if begun.is_none() || own.frames.is_empty() {
+        if !framed || own.frames.is_empty() {
             return None;
         }
         stage_frames(own, caller_stage);
+        if earlier_taken {
+            consume_own(own, consumer);
+            return None;
+        }
         Some(number)
     }
 }
@@ -437,10 +428,11 @@ fn pause(waited: &mut u32) {
 
 /// The reading thread of a walk over stretches: claims and reads the next
 /// stretch, frames it at its turn and runs the stage on each packet, sending
-/// the results on as [`super::stream_batches`] does; a stretch framed while
-/// the caller has taken every batch goes to it whole. Whenever the caller
-/// has taken stretches since this thread's last one, what this thread made
-/// before them goes out first, so that the caller can consume its own.
+/// the results on as [`super::stream_batches`] does. (It never hands a
+/// stretch over whole: the caller reads its own instead, and this thread's
+/// buffer stays in its cache.) Whenever the caller has taken stretches since
+/// this thread's last one, what this thread made before them goes out
+/// first, so that the caller can consume its own.
 fn read_stretches<T, S>(stretches: &Stretches, stage: &mut S, mut outlet: Outlet<'_, T>)
 where
     T: StageResult,
@@ -454,10 +446,7 @@ where
     let mut next = 0u64;
     loop {
         let number = stretches.claim();
-        let whole = outlet.caller_idle();
-        // Before the caller's stretches in between, or before a stretch
-        // that goes to the caller whole: what was made so far.
-        if number > next || (whole && !batch.out.items.is_empty()) {
+        if number > next {
             batch.before = number;
             if !outlet.pass(&mut batch, stretches.reached()) {
                 return;
@@ -468,44 +457,30 @@ where
         let mut stretch = stretches.read(number, std::mem::take(&mut buf));
         let mut waited = 0u32;
         let mut gone = false;
-        let begun = stretches.frame(
+        stretches.frame(
             &mut stretch,
             || pause(&mut waited),
-            &mut |framer, data, pos| {
-                if whole {
-                    return frame_list(framer, data, pos, &mut batch.frames);
+            &mut |framer, data, pos| loop {
+                let from = *pos;
+                let framed =
+                    frame_records(framer, data, pos, data.len(), stage, None, &mut batch.out);
+                batch_bytes += *pos - from;
+                if !matches!(framed, Framed::Full) {
+                    return framed;
                 }
-                loop {
-                    let from = *pos;
-                    let framed =
-                        frame_records(framer, data, pos, data.len(), stage, None, &mut batch.out);
-                    batch_bytes += *pos - from;
-                    if !matches!(framed, Framed::Full) {
-                        return framed;
-                    }
-                    batch.before = number;
-                    if !outlet.pass(&mut batch, stretches.reached()) {
-                        gone = true;
-                        return Framed::Done;
-                    }
-                    batch_bytes = 0;
+                // The batch's results are full: on with another.
+                batch.before = number;
+                if !outlet.pass(&mut batch, stretches.reached()) {
+                    gone = true;
+                    return Framed::Done;
                 }
+                batch_bytes = 0;
             },
         );
+        buf = stretch.buf;
         if gone {
             return;
         }
-        if begun.is_some() && !batch.frames.is_empty() {
-            // The batch takes the buffer along; reading goes on in the one
-            // the next batch brings back.
-            std::mem::swap(&mut batch.data, &mut stretch.buf);
-            batch.before = number + 1;
-            if !outlet.pass(&mut batch, stretches.reached()) {
-                return;
-            }
-            batch_bytes = 0;
-        }
-        buf = stretch.buf;
         if stretches.over() {
             batch.before = u64::MAX;
             let _ = outlet.send(batch, stretches.reached());
@@ -565,14 +540,10 @@ mod tests {
     }
 
     /// Frames a claimed stretch, listing the length of each packet.
-    fn frame_lengths(
-        s: &Stretches,
-        number: u64,
-        wait: impl FnMut(),
-    ) -> (Option<usize>, Vec<usize>) {
+    fn frame_lengths(s: &Stretches, number: u64, wait: impl FnMut()) -> (bool, Vec<usize>) {
         let mut stretch = s.read(number, Vec::new());
         let mut frames = Vec::new();
-        let begun = s.frame(&mut stretch, wait, &mut |framer, data, pos| {
+        let framed = s.frame(&mut stretch, wait, &mut |framer, data, pos| {
             frame_list(framer, data, pos, &mut frames)
         });
         for p in &frames {
@@ -580,7 +551,7 @@ mod tests {
             let bytes = &stretch.buf[p.data.clone()];
             assert!(bytes.iter().all(|&b| b == ((p.index - 1) as u8)));
         }
-        (begun, frames.iter().map(|p| p.data.len()).collect())
+        (framed, frames.iter().map(|p| p.data.len()).collect())
     }
 
     #[test]
@@ -598,12 +569,12 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
             assert!(!later.is_finished(), "stretch {c} was framed before {a}");
             for n in [a, b] {
-                let (begun, got) = frame_lengths(s, n, || panic!("stretch {n} waited"));
-                assert!(begun.is_some());
+                let (framed, got) = frame_lengths(s, n, || panic!("stretch {n} waited"));
+                assert!(framed);
                 seen.extend(got);
             }
-            let (begun, got) = later.join().expect("the other thread");
-            assert!(begun.is_some());
+            let (framed, got) = later.join().expect("the other thread");
+            assert!(framed);
             seen.extend(got);
             while !s.over() {
                 let n = s.claim();
@@ -612,7 +583,7 @@ mod tests {
         });
         // A stretch claimed after the end is dropped, and waits for nothing.
         let n = s.claim();
-        assert_eq!(frame_lengths(&s, n, || {}), (None, Vec::new()));
+        assert_eq!(frame_lengths(&s, n, || {}), (false, Vec::new()));
         let (framer, damage) = s.into_end();
         assert!(seen == lens, "{} packets", seen.len());
         assert_eq!(framer.packets, lens.len() as u64);
