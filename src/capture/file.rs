@@ -857,8 +857,8 @@ where
     Framed::Done
 }
 
-/// Runs the caller's stage on the packets of a batch that came whole (none
-/// for a batch of results only).
+/// Runs the caller's stage on the packets of a batch that came whole, or of
+/// a stretch the caller read itself (none for a batch of results only).
 fn stage_frames<T, L>(batch: &mut Batch<T>, caller_stage: &mut L)
 where
     T: StageResult,
@@ -868,10 +868,9 @@ where
         data, frames, out, ..
     } = batch;
     for (at, p) in frames.iter().enumerate() {
-        // The other thread read these bytes: they are in its core's cache,
-        // or out of both. The headers of a frame a few ahead are asked for
-        // now, so that the wait for them overlaps with this frame's
-        // decoding.
+        // Bytes the other thread read are in its core's cache, or out of
+        // both. The headers of a frame a few ahead are asked for now, so
+        // that the wait for them overlaps with this frame's decoding.
         if let Some(ahead) = frames.get(at + PREFETCH_FRAMES) {
             for line in [0, 64] {
                 if let Some(b) = data.get(ahead.data.start + line) {

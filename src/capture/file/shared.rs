@@ -6,6 +6,8 @@
 //! offsets, which either thread claims in turn and reads with a positioned
 //! read: the caller reads, frames and decodes a stretch of its own whenever
 //! no batch is waiting for it, and the copies of the two threads overlap.
+//! The reading thread sends only results (it hands no stretch over whole:
+//! its one buffer stays in its cache).
 //!
 //! Framing has to go in file order (a record runs on from one stretch into
 //! the next, and an interface block changes how later packets are framed),
