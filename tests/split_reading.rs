@@ -1,10 +1,11 @@
-//! The split walk (the stage runs on the reading thread, which streams the
-//! file through one small buffer, or on the caller's when it has time) and
-//! the frame walk (the caller sees every frame, from large batch buffers)
-//! must give the same frames, the same counts and the same damage, also
-//! where records straddle buffers, where a block is larger than the buffer,
-//! and where the file is cut short or damaged far into it, whichever thread
-//! decodes.
+//! The split walk (over a plain file both threads read stretches of it and
+//! decode what they read; over a stream the reading thread reads it through
+//! one small buffer and the caller decodes what it hands over when it has
+//! time) and the frame walk (the caller sees every frame, from large batch
+//! buffers) must give the same frames, the same counts and the same damage,
+//! also where records straddle buffers, where a block is larger than the
+//! buffer, and where the file is cut short or damaged far into it,
+//! whichever thread decodes.
 
 use std::fs;
 use std::io::BufWriter;
