@@ -191,6 +191,40 @@ fn many_walks_with_uneven_pauses_on_either_side_keep_file_order() {
     fs::remove_dir_all(&dir).ok();
 }
 
+/// Walks `path` with a stage that panics at frame 50 000 on the given
+/// side; whether the walk ended (with that panic) within 20 seconds.
+fn walk_with_a_panicking_stage(path: &Path, side: &'static str) -> bool {
+    let path = path.to_owned();
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(move || {
+            let mut file = CaptureFile::open(&path).expect("open");
+            let stage = |which: &'static str| {
+                move |f: &Frame<'_>, out: &mut Vec<u64>| {
+                    assert!(!(which == side && f.index >= 50_000), "stage fails");
+                    out.push(f.index)
+                }
+            };
+            let _ = file.for_each_frame_split(stage("reader"), stage("caller"), |_| {});
+        });
+        let _ = done.send(outcome.is_err());
+    });
+    ended.recv_timeout(Duration::from_secs(20)) == Ok(true)
+}
+
+#[test]
+fn a_stage_that_panics_on_either_thread_ends_the_walk_instead_of_hanging_it() {
+    let dir = work_dir("panic");
+    let path = big_capture(&dir);
+    for side in ["reader", "caller"] {
+        assert!(
+            walk_with_a_panicking_stage(&path, side),
+            "the {side}'s panic did not end the walk"
+        );
+    }
+    fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn a_caller_waiting_for_results_is_asked_for_work_ahead_and_misses_nothing() {
     let dir = work_dir("idle");
