@@ -14,8 +14,8 @@
 //! for a buffer read while the caller had nothing to do, on the caller's
 //! thread, the buffer handed over whole. Over a plain file, both threads
 //! read: the caller reads, frames and decodes stretches of its own while no
-//! batch waits for it ([`shared`]). Results come in file order either way.
-//! A file that is not a capture fails in [`CaptureFile::open`]; a record
+//! batch waits for it (`file/shared.rs`). Results come in file order either
+//! way. A file that is not a capture fails in [`CaptureFile::open`]; a record
 //! that cannot be real or a file cut short ends the walk with a [`Damage`]
 //! after every frame before it was delivered.
 

@@ -202,7 +202,7 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
         }
     }
 
-    /// Backs the next pages of the entries' reserved room ([`super::warm`]).
+    /// Backs the next pages of the entries' reserved room (`flow/warm.rs`).
     pub fn warm(&mut self, warmed: &mut super::warm::Warmed) -> bool {
         warmed.step(&mut self.entries)
     }

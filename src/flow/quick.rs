@@ -3,7 +3,7 @@
 //! carrying IPv4 or IPv6 echo, ISATAP/6to4/6in4 echo, and the TCP, UDP, ARP
 //! and other chatter that cannot matter.
 //!
-//! Guarantees: the answer is exactly what [`super::observe`] would give after
+//! Guarantees: the answer is exactly what [`super::observe()`] would give after
 //! a full [`crate::decode::decode`] of a frame that decodes without error
 //! (checked frame by frame by a test over every sample and corpus capture);
 //! anything the fast path is not sure of is [`Quick::Slow`], for the full path.

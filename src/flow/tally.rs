@@ -91,7 +91,7 @@ impl RttSamples {
         true
     }
 
-    /// Backs the next pages of the samples' reserved room ([`super::warm`]).
+    /// Backs the next pages of the samples' reserved room (`flow/warm.rs`).
     pub fn warm(&mut self, warmed: &mut super::warm::Warmed) -> bool {
         warmed.step(&mut self.samples)
     }
