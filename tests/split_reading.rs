@@ -191,21 +191,76 @@ fn many_walks_with_uneven_pauses_on_either_side_keep_file_order() {
     fs::remove_dir_all(&dir).ok();
 }
 
-/// Walks `path` with a stage that panics at frame 50 000 on the given
-/// side; whether the walk ended (with that panic) within 20 seconds.
-fn walk_with_a_panicking_stage(path: &Path, side: &'static str) -> bool {
+/// A stream of a capture's packets over and over (its header once): far
+/// more than the batches in flight hold, never on disk.
+struct Repeating {
+    head: std::io::Cursor<Vec<u8>>,
+    body: Vec<u8>,
+    at: usize,
+    rounds_left: u32,
+}
+
+impl Repeating {
+    fn new(capture: &[u8], rounds: u32) -> Repeating {
+        // The section header block, then the interface block: the rest are
+        // packets.
+        let len = |at: usize| {
+            u32::from_le_bytes(capture[at + 4..at + 8].try_into().expect("4 bytes")) as usize
+        };
+        let head = len(0) + len(len(0));
+        Repeating {
+            head: std::io::Cursor::new(capture[..head].to_vec()),
+            body: capture[head..].to_vec(),
+            at: 0,
+            rounds_left: rounds,
+        }
+    }
+}
+
+impl std::io::Read for Repeating {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 || self.rounds_left == 0 {
+            return Ok(n);
+        }
+        let n = buf.len().min(self.body.len() - self.at);
+        buf[..n].copy_from_slice(&self.body[self.at..self.at + n]);
+        self.at += n;
+        if self.at == self.body.len() {
+            self.at = 0;
+            self.rounds_left -= 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Walks `path` (read as a plain file, or as a stream: `streamed`) with a
+/// stage that panics at frame 50 000 on the given side (the caller pauses
+/// over each batch when it is the reading thread's, which then decodes
+/// most); whether the walk ended (with that panic) within 20 seconds.
+fn walk_with_a_panicking_stage(path: &Path, streamed: bool, side: &'static str) -> bool {
     let path = path.to_owned();
     let (done, ended) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let outcome = std::panic::catch_unwind(move || {
-            let mut file = CaptureFile::open(&path).expect("open");
+            let mut file = if streamed {
+                // Long enough that the reading thread is still at work,
+                // waiting for room, when the stage fails.
+                let stream = Repeating::new(&fs::read(&path).expect("read"), 20);
+                CaptureFile::from_reader(&path, Box::new(stream)).expect("open")
+            } else {
+                CaptureFile::open(&path).expect("open")
+            };
             let stage = |which: &'static str| {
                 move |f: &Frame<'_>, out: &mut Vec<u64>| {
                     assert!(!(which == side && f.index >= 50_000), "stage fails");
                     out.push(f.index)
                 }
             };
-            let _ = file.for_each_frame_split(stage("reader"), stage("caller"), |_| {});
+            let pause = Duration::from_millis(u64::from(side == "reader"));
+            let _ = file.for_each_frame_split(stage("reader"), stage("caller"), |_| {
+                std::thread::sleep(pause)
+            });
         });
         let _ = done.send(outcome.is_err());
     });
@@ -216,11 +271,13 @@ fn walk_with_a_panicking_stage(path: &Path, side: &'static str) -> bool {
 fn a_stage_that_panics_on_either_thread_ends_the_walk_instead_of_hanging_it() {
     let dir = work_dir("panic");
     let path = big_capture(&dir);
-    for side in ["reader", "caller"] {
-        assert!(
-            walk_with_a_panicking_stage(&path, side),
-            "the {side}'s panic did not end the walk"
-        );
+    for streamed in [false, true] {
+        for side in ["reader", "caller"] {
+            assert!(
+                walk_with_a_panicking_stage(&path, streamed, side),
+                "the {side}'s panic did not end the walk (streamed: {streamed})"
+            );
+        }
     }
     fs::remove_dir_all(&dir).ok();
 }

@@ -367,13 +367,15 @@ impl CaptureFile {
         };
         let progress = self.progress.take();
         let in_flight = if keep_frames { BATCHES } else { SPLIT_BATCHES };
-        let (full_tx, full_rx) = sync_channel::<Batch<T>>(in_flight);
-        let (free_tx, free_rx) = sync_channel::<Batch<T>>(in_flight + 1);
         let framer = self.framer.clone();
         let offset = self.offset;
         let waiting = AtomicUsize::new(0);
         let waiting = &waiting;
         let (framer, damage, stage) = std::thread::scope(|s| {
+            // Made here, so that a panicking caller drops its ends at once and
+            // the reading thread stops instead of waiting for it.
+            let (full_tx, full_rx) = sync_channel::<Batch<T>>(in_flight);
+            let (free_tx, free_rx) = sync_channel::<Batch<T>>(in_flight + 1);
             let reading = s.spawn(move || {
                 let mut stage = stage;
                 let progress: &dyn Fn(u64) = match &progress {
