@@ -24,14 +24,14 @@
 //! dropped unframed.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
 use super::{
     BATCH_BYTES, BATCH_RESULTS, Batch, Consumer, Damage, Frame, Framed, Framer, Outlet,
-    ProgressHook, SPLIT_BATCHES, StageResult, end_damage, ended, frame_list, frame_records,
+    ProgressHook, SPLIT_BATCHES, StageResult, end_damage, ended, fill, frame_list, frame_records,
     stage_frames, wait_for,
 };
 
@@ -126,7 +126,11 @@ impl Stretches {
             (0, None)
         } else {
             let at = self.start + number * STRETCH as u64;
-            read_fully_at(&self.file, &mut buf[HEADROOM..HEADROOM + STRETCH], at)
+            let mut file = ReadAt {
+                file: &self.file,
+                at,
+            };
+            fill(&mut file, &mut buf[HEADROOM..HEADROOM + STRETCH])
         };
         Stretch {
             number,
@@ -228,19 +232,18 @@ fn frame_stretch(f: &mut Framing, stretch: &mut Stretch, frame: FrameWith<'_>) {
     }
 }
 
-/// Reads at `at` until `buf` is full, the file ends or a read fails; the
-/// count read and the failure, if any.
-fn read_fully_at(file: &File, buf: &mut [u8], at: u64) -> (usize, Option<io::Error>) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match read_at(file, &mut buf[filled..], at + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return (filled, Some(e)),
-        }
+/// A file read from a position of its own (the file's cursor untouched).
+struct ReadAt<'f> {
+    file: &'f File,
+    at: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = read_at(self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
-    (filled, None)
 }
 
 #[cfg(unix)]
