@@ -283,6 +283,35 @@ fn a_stage_that_panics_on_either_thread_ends_the_walk_instead_of_hanging_it() {
 }
 
 #[test]
+fn progress_is_told_how_far_reading_got_up_to_the_end_of_the_file() {
+    let dir = work_dir("progress");
+    let path = big_capture(&dir);
+    let len = fs::metadata(&path).expect("stat").len();
+    for streamed in [false, true] {
+        let mut file = if streamed {
+            let bytes = std::io::Cursor::new(fs::read(&path).expect("read"));
+            CaptureFile::from_reader(&path, Box::new(bytes)).expect("open")
+        } else {
+            CaptureFile::open(&path).expect("open")
+        };
+        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let hook = std::sync::Arc::clone(&told);
+        file.on_progress(move |bytes| hook.lock().expect("lock").push(bytes));
+        let stage = |f: &Frame<'_>, out: &mut Vec<u64>| out.push(f.index);
+        let _ = file.for_each_frame_split(stage, stage, |_| {});
+        let told = told.lock().expect("lock");
+        assert!(
+            told.len() > 2,
+            "told {} times (streamed: {streamed})",
+            told.len()
+        );
+        assert!(told.is_sorted(), "streamed: {streamed}");
+        assert_eq!(told.last(), Some(&len), "streamed: {streamed}");
+    }
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_caller_waiting_for_results_is_asked_for_work_ahead_and_misses_nothing() {
     let dir = work_dir("idle");
     let path = big_capture(&dir);

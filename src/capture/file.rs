@@ -378,11 +378,8 @@ impl CaptureFile {
             let (free_tx, free_rx) = sync_channel::<Batch<T>>(in_flight + 1);
             let reading = s.spawn(move || {
                 let mut stage = stage;
-                let progress: &dyn Fn(u64) = match &progress {
-                    Some(hook) => hook,
-                    None => &|_| {},
-                };
                 let results = if keep_frames { 0 } else { BATCH_RESULTS };
+                let progress = progress.as_ref();
                 let outlet = Outlet::new(full_tx, free_rx, in_flight, results, progress, waiting);
                 let (framer, damage) = if keep_frames {
                     read_batches(reader, framer, offset, outlet)
@@ -712,7 +709,8 @@ struct Outlet<'p, T> {
     most: usize,
     /// Room for results in each batch made.
     results: usize,
-    progress: &'p dyn Fn(u64),
+    /// Told the file offset reached with each batch sent.
+    progress: Option<&'p ProgressHook>,
     /// Batches sent that the caller has not taken yet.
     waiting: &'p AtomicUsize,
 }
@@ -723,7 +721,7 @@ impl<'p, T> Outlet<'p, T> {
         free: Receiver<Batch<T>>,
         in_flight: usize,
         results: usize,
-        progress: &'p dyn Fn(u64),
+        progress: Option<&'p ProgressHook>,
         waiting: &'p AtomicUsize,
     ) -> Outlet<'p, T> {
         Outlet {
@@ -776,7 +774,9 @@ impl<'p, T> Outlet<'p, T> {
         if self.full.send(batch).is_err() {
             return false;
         }
-        (self.progress)(reached);
+        if let Some(progress) = self.progress {
+            progress(reached);
+        }
         true
     }
 
@@ -1157,7 +1157,7 @@ mod tests {
         let (full_tx, full_rx) = sync_channel::<Batch<u8>>(3);
         let (free_tx, free_rx) = sync_channel::<Batch<u8>>(4);
         let waiting = AtomicUsize::new(0);
-        let mut outlet = Outlet::new(full_tx, free_rx, 3, 16, &|_| {}, &waiting);
+        let mut outlet = Outlet::new(full_tx, free_rx, 3, 16, None, &waiting);
         // The reader fills all it may make; the caller takes them and gives
         // them back, two before the reader sends its last one.
         let made: Vec<Batch<u8>> = (0..4).filter_map(|_| outlet.get()).collect();

@@ -287,10 +287,7 @@ where
         let (free_tx, free_rx) = sync_channel::<Batch<T>>(SPLIT_BATCHES + 1);
         let reading = s.spawn(move || {
             let mut stage = stage;
-            let progress: &dyn Fn(u64) = match &progress {
-                Some(hook) => hook,
-                None => &|_| {},
-            };
+            let progress = progress.as_ref();
             let outlet = Outlet::new(
                 full_tx,
                 free_rx,
