@@ -143,14 +143,14 @@ pub fn analyze(data: &[u8], scratch: &Path) {
         label: "router".into(),
         path: scratch.to_path_buf(),
     }];
-    let gathered = gather(&specs, Limits::default());
+    let mut gathered = gather(&specs, Limits::default());
     for e in &gathered.unreadable {
         assert_terminal_safe(&e.to_string());
     }
     if gathered.infos.is_empty() {
         return;
     }
-    let report = conclude(&gathered, None);
+    let report = conclude(&mut gathered, None);
     let mut text = Vec::new();
     render(&report, ReportFormat::Text, &mut text, false).expect("text report");
     let text = String::from_utf8(text).expect("text report is UTF-8");

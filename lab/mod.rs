@@ -754,11 +754,11 @@ pub fn analyze(dir: &Path, with_topology: bool) -> Result<Vec<Found>> {
     } else {
         None
     };
-    let gathered = gather(&specs, Limits::default());
+    let mut gathered = gather(&specs, Limits::default());
     if let Some(e) = gathered.unreadable.first() {
         bail!("unreadable capture: {e}");
     }
-    let report = conclude(&gathered, topology.as_ref());
+    let report = conclude(&mut gathered, topology.as_ref());
     Ok(report
         .findings
         .iter()

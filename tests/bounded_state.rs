@@ -40,7 +40,7 @@ fn limits_hold_and_what_they_left_out_is_reported() {
         label: "station".into(),
         path: path.clone(),
     };
-    let gathered = gather(std::slice::from_ref(&spec), limits);
+    let mut gathered = gather(std::slice::from_ref(&spec), limits);
     let table = &gathered.correlator.table;
     assert_eq!(table.flows.len(), 1000);
     assert_eq!(table.probes.len(), 500);
@@ -60,7 +60,7 @@ fn limits_hold_and_what_they_left_out_is_reported() {
         .sum();
     assert_eq!(kept, 301);
 
-    let report = conclude(&gathered, None);
+    let report = conclude(&mut gathered, None);
     let e = &report.evictions;
     assert_eq!(
         e.flows,

@@ -36,9 +36,9 @@ fn text_and_markdown_reports_read_the_same_from_the_listed_flows_alone() {
             path: path.into(),
         });
     }
-    let gathered = gather(&specs, Limits::default());
-    let (every, ()) = conclude_with(&gathered, None, None, Listing::Every, |_, _| ());
-    let (listed, ()) = conclude_with(&gathered, None, None, Listing::Shown, |_, _| ());
+    let mut gathered = gather(&specs, Limits::default());
+    let (every, ()) = conclude_with(&mut gathered, None, None, Listing::Every, |_, _| ());
+    let (listed, ()) = conclude_with(&mut gathered, None, None, Listing::Shown, |_, _| ());
 
     let counts = every.flow_counts;
     assert_eq!(counts, listed.flow_counts);

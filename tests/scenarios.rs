@@ -38,9 +38,9 @@ fn specs(dir: &Path) -> Vec<CaptureSpec> {
 fn analyze(name: &str, with_topology: bool) -> Report {
     let dir = root().join("captures").join(name);
     let topology = with_topology.then(|| Topology::load(&dir.join("topology.toml")).unwrap());
-    let gathered = gather(&specs(&dir), Limits::default());
+    let mut gathered = gather(&specs(&dir), Limits::default());
     assert!(gathered.unreadable.is_empty(), "{name}: unreadable capture");
-    conclude(&gathered, topology.as_ref())
+    conclude(&mut gathered, topology.as_ref())
 }
 
 /// The part of a report the golden files pin down.

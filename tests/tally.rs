@@ -7,7 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use isatap_trace::decode::TunnelKind;
 use isatap_trace::flow::observe::{LinkFacts, Observation, Outer, What};
-use isatap_trace::flow::{Correlator, Item, Limits, summarize};
+use isatap_trace::flow::summary::RttStats;
+use isatap_trace::flow::{Correlator, FlowSummary, Item, Limits, Samples, summarize};
 
 const STATION: &str = "fd9c:30c:2da4:1::5efe:ac10:1032";
 const CLIENT: &str = "fd9c:30c:2da4:1000::7";
@@ -65,7 +66,8 @@ fn echo(
     (capture, item)
 }
 
-fn summary(items: &[(u16, Item)]) -> isatap_trace::flow::FlowSummary {
+/// The one flow's summary, and its round-trip times.
+fn summary(items: &[(u16, Item)]) -> (FlowSummary, Option<RttStats>) {
     let mut c = Correlator::new(Limits::default());
     for (capture, item) in items {
         c.add_item(*capture, item);
@@ -73,7 +75,9 @@ fn summary(items: &[(u16, Item)]) -> isatap_trace::flow::FlowSummary {
     c.table.group();
     let mut flows = summarize(&c.table, &[IpAddr::V4(ROUTER_V4)]);
     assert_eq!(flows.len(), 1);
-    flows.remove(0)
+    let flow = flows.remove(0);
+    let rtt = flow.rtt(&Samples::of(&c.table));
+    (flow, rtt)
 }
 
 #[test]
@@ -99,11 +103,11 @@ fn a_long_ping_is_counted_once_per_probe() {
             items.push(echo(1, t + 19, seq, true, None));
         }
     }
-    let s = summary(&items);
+    let (s, rtt) = summary(&items);
     assert_eq!(s.probes, 100);
     assert_eq!(s.answered, 66);
     assert_eq!(s.rejected, 0);
-    let rtt = s.rtt.expect("round-trip times");
+    let rtt = rtt.expect("round-trip times");
     assert!(
         (rtt.min_ms - 20.0).abs() < 0.01 && (rtt.max_ms - 20.0).abs() < 0.01,
         "{rtt:?}"
@@ -118,7 +122,7 @@ fn tallied_replies_from_a_node_itself_are_rejected() {
         items.push(echo(0, t, seq, false, None));
         items.push(echo(0, t + 30, seq, true, Some(NODE_V4)));
     }
-    let s = summary(&items);
+    let (s, _) = summary(&items);
     assert_eq!(s.probes, 40);
     assert_eq!(s.answered, 0);
     assert_eq!(s.rejected, 40);

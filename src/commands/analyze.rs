@@ -78,7 +78,7 @@ pub fn run(
         ReportFormat::Json | ReportFormat::Html => Listing::Every,
     };
     let (mut report, plan) = conclude_with(
-        &gathered,
+        &mut gathered,
         topology.as_ref(),
         None,
         listing,

@@ -357,8 +357,7 @@ impl<'a> Session<'a> {
             return Vec::new();
         }
         self.gathered.infos[0].kernel_drops = self.kernel_drops;
-        self.gathered.correlator.table.group();
-        let report = conclude_until(&self.gathered, self.topology.as_ref(), Some(cutoff));
+        let report = conclude_until(&mut self.gathered, self.topology.as_ref(), Some(cutoff));
         self.open_flows = pending(&self.gathered.correlator.table, Some(cutoff)).flows;
         self.dirty = false;
         self.judged_until = cutoff;
@@ -411,8 +410,7 @@ impl<'a> Session<'a> {
     /// the end minus the timeout, saying how many probes were still waiting.
     fn final_report(&mut self, end_ns: i64) -> Report {
         let cutoff = end_ns.saturating_sub(self.timeout_ns());
-        self.gathered.correlator.table.group();
-        let mut report = conclude_until(&self.gathered, self.topology.as_ref(), Some(cutoff));
+        let mut report = conclude_until(&mut self.gathered, self.topology.as_ref(), Some(cutoff));
         let waiting = pending(&self.gathered.correlator.table, Some(cutoff));
         if waiting.probes > 0 {
             report.assumptions.push(format!(
@@ -596,7 +594,7 @@ mod tests {
             "{new:#?}"
         );
         // As of that cutoff (3.2 s − 3 s), one echo is judged.
-        let report = conclude_until(&session.gathered, None, Some(SECOND / 5));
+        let report = conclude_until(&mut session.gathered, None, Some(SECOND / 5));
         assert_eq!(report.flows.len(), 1);
         assert_eq!(
             (report.flows[0].probes, report.flows[0].verdict),
@@ -626,7 +624,7 @@ mod tests {
         );
         // Once every timeout has run out, the live conclusions are those of a file.
         let live = session.final_report(60 * SECOND);
-        let file = conclude(&session.gathered, None);
+        let file = conclude(&mut session.gathered, None);
         assert_eq!(live, file);
     }
 

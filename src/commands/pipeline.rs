@@ -9,7 +9,7 @@ use crate::capture::file::{CaptureFile, Consumer};
 use crate::capture::{CaptureError, CaptureInfo, Frame};
 use crate::cli::CaptureSpec;
 use crate::diagnose::{self, Analysis};
-use crate::flow::{Correlator, Decoding, Item, Limits, Samples, items_of, summarize_with};
+use crate::flow::{Correlator, Decoding, Item, Limits, items_of, summarize_until};
 use crate::report::Report;
 use crate::report::model::Listing;
 use crate::topology::Topology;
@@ -93,7 +93,6 @@ pub fn gather_showing(specs: &[CaptureSpec], limits: Limits, progress: &Arc<Prog
         g.infos.push(info);
     }
     progress.done();
-    g.correlator.table.group();
     g
 }
 
@@ -175,38 +174,46 @@ pub fn topology_of(g: &Gathered, given: Option<&Topology>) -> Inferred {
     infer::infer(given, &g.correlator.facts, &g.correlator.table, &metas)
 }
 
-/// Draws the conclusions and builds the report.
-pub fn conclude(g: &Gathered, given: Option<&Topology>) -> Report {
+/// Draws the conclusions and builds the report. First it lists the probes
+/// gathered so far under their flows ([`crate::flow::ProbeTable::group`]);
+/// more may be added afterwards, and concluded again.
+pub fn conclude(g: &mut Gathered, given: Option<&Topology>) -> Report {
     conclude_until(g, given, None)
 }
 
 /// [`conclude`] during a live capture: silence after `judged_until` (ns since
 /// the epoch) is not judged yet (see [`Analysis::judged_until`]).
-pub fn conclude_until(g: &Gathered, given: Option<&Topology>, judged_until: Option<i64>) -> Report {
+pub fn conclude_until(
+    g: &mut Gathered,
+    given: Option<&Topology>,
+    judged_until: Option<i64>,
+) -> Report {
     conclude_with(g, given, judged_until, Listing::Every, |_, _| ()).0
 }
 
 /// Like [`conclude_until`], and hands the analysis and its findings to `with`
 /// (for what needs the probe table, such as the evidence export).
 pub fn conclude_with<T>(
-    g: &Gathered,
+    g: &mut Gathered,
     given: Option<&Topology>,
     judged_until: Option<i64>,
     listing: Listing,
     with: impl FnOnce(&Analysis<'_>, &[diagnose::Finding]) -> T,
 ) -> (Report, T) {
-    // The round-trip samples are regrouped on another core meanwhile.
-    let (samples, inferred) = crate::parallel::join(
-        || Samples::of(&g.correlator.table),
-        || topology_of(g, given),
+    // The probes are listed by flow on another core meanwhile.
+    let shared: &Gathered = g;
+    let (groups, inferred) = crate::parallel::join(
+        || shared.correlator.table.probe_groups(),
+        || topology_of(shared, given),
     );
+    g.correlator.table.group_with(groups);
     let routers: Vec<std::net::IpAddr> = inferred
         .topology
         .router
         .iter()
         .map(|r| std::net::IpAddr::V4(r.ipv4))
         .collect();
-    let flows = summarize_with(&g.correlator.table, &samples, &routers, judged_until);
+    let flows = summarize_until(&g.correlator.table, &routers, judged_until);
     let analysis = Analysis {
         captures: &g.infos,
         table: &g.correlator.table,

@@ -60,9 +60,7 @@ pub(crate) fn group_by<T, V: Copy + Default>(
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use observe::What;
 pub use observe::{Observation, observe};
-pub use summary::{
-    FlowKind, FlowSummary, Samples, Verdict, summarize, summarize_until, summarize_with,
-};
+pub use summary::{FlowKind, FlowSummary, Samples, Verdict, summarize, summarize_until};
 pub use table::{Limits, ProbeTable, Protocol};
 
 use std::net::IpAddr;

@@ -2,6 +2,11 @@
 //! the verdict, round-trip times, the path of a representative probe across
 //! the capture points, and for traceroutes the hops.
 //!
+//! A flow's round-trip times are drawn from its detailed probes and from the
+//! table's samples of its tallied ones; the samples are grouped by flow only
+//! when a report asks ([`FlowSummary::rtt`], [`Samples`]): a text report that
+//! lists a few hundred of 17 000 flows needs theirs alone.
+//!
 //! Guarantees: a reply only counts when the prober would accept it: a reply
 //! that arrives through an ISATAP tunnel from an IPv4 address that is neither
 //! a known ISATAP router nor the one embedded in its inner source is dropped
@@ -16,13 +21,6 @@ use super::table::{ErrorSighting, Flow, FlowKey, Probe, ProbeTable, Protocol, Si
 use super::tally::{RttSample, Tally};
 use std::collections::HashMap;
 
-/// What the tallied probes of one flow add to its summary.
-struct Tallied<'a> {
-    samples: &'a Samples,
-    flow: usize,
-    /// Tallied requests still within their timeout (live capture).
-    waiting: u32,
-}
 use crate::decode::TunnelKind;
 use crate::decode::addr::isatap_ipv4;
 
@@ -87,13 +85,36 @@ pub struct FlowSummary {
     /// Probes an ICMP error (other than a traceroute's Time Exceeded) answered.
     pub errored: u32,
     pub verdict: Verdict,
-    pub rtt: Option<RttStats>,
+    /// Round-trip times of the answered detailed probes, in milliseconds;
+    /// [`FlowSummary::rtt`] adds the tallied ones.
+    pub probe_rtts_ms: Vec<f64>,
+    /// The capture whose tally counts (the prober's), when probes were
+    /// tallied: the one whose round-trip samples are the flow's.
+    pub tallied_in: Option<u16>,
     /// Where a representative probe's request was seen, nearest the prober first.
     pub path: Vec<Sighting>,
     pub hops: Vec<Hop>,
     /// The first ICMP error quoting a probe of this flow (boxed: most flows
     /// have none, and inline it would make every summary half as large again).
     pub first_error: Option<Box<ErrorSighting>>,
+}
+
+impl FlowSummary {
+    /// Lowest, median and highest round-trip time of the answered probes,
+    /// detailed and tallied; `samples` must hold this flow's ([`Samples`]).
+    pub fn rtt(&self, samples: &Samples) -> Option<RttStats> {
+        let flow = self.index as usize;
+        let tallied = match self.tallied_in {
+            Some(_) => samples.count(flow),
+            None => 0,
+        };
+        let mut rtts = Vec::with_capacity(self.probe_rtts_ms.len() + tallied);
+        rtts.extend_from_slice(&self.probe_rtts_ms);
+        if let Some(capture) = self.tallied_in {
+            rtts.extend(samples.of_flow(flow, capture).map(f64::from));
+        }
+        rtt_stats(&mut rtts)
+    }
 }
 
 /// A reply through an ISATAP tunnel is accepted by the prober when it comes
@@ -174,9 +195,10 @@ fn waiting_tallied(table: &ProbeTable, judged_until: Option<i64>) -> HashMap<u32
     out
 }
 
-/// Round-trip samples of tallied probes, grouped by flow, in milliseconds.
-/// Made apart from the summaries ([`Samples::of`]) so that a caller can
-/// have it made on another core while it does other work.
+/// Round-trip samples of tallied probes, grouped by flow, in milliseconds:
+/// of every flow ([`Samples::of`]) or of the flows a report lists
+/// ([`Samples::of_flows`]), which the table's samples, in the order taken,
+/// cannot give without a pass over all of them.
 pub struct Samples {
     offsets: Vec<u32>,
     ms: Vec<f32>,
@@ -193,16 +215,51 @@ enum Captures {
 }
 
 impl Samples {
+    /// The samples of every flow.
     pub fn of(table: &ProbeTable) -> Samples {
         let taken = &table.rtt_samples;
+        let capture = |at: usize| taken.capture_of(at);
+        Samples::grouped(
+            table.flows.len(),
+            taken.samples(),
+            capture,
+            taken.only_capture(),
+        )
+    }
+
+    /// The samples of the flows numbered `flows` (indices into
+    /// [`ProbeTable::flows`]); other flows have none here. One pass over all
+    /// samples (on all cores) picks out those few, and only they are grouped.
+    pub fn of_flows(table: &ProbeTable, flows: impl IntoIterator<Item = usize>) -> Samples {
+        let mut wanted = vec![false; table.flows.len()];
+        for flow in flows {
+            if let Some(w) = wanted.get_mut(flow) {
+                *w = true;
+            }
+        }
+        let taken = &table.rtt_samples;
+        let picked = crate::parallel::filter_map(taken.samples(), |at, s| {
+            (wanted.get(s.flow as usize) == Some(&true)).then_some((at, *s))
+        });
+        let samples: Vec<RttSample> = picked.iter().map(|&(_, s)| s).collect();
+        let capture = |i: usize| taken.capture_of(picked[i].0);
+        Samples::grouped(table.flows.len(), &samples, capture, taken.only_capture())
+    }
+
+    /// `samples` grouped by flow, sample number `at` taken in capture
+    /// `capture(at)`, or all in capture `only`.
+    fn grouped(
+        flows: usize,
+        samples: &[RttSample],
+        capture: impl Fn(usize) -> u16,
+        only: Option<u16>,
+    ) -> Samples {
         let group = |s: &RttSample| s.flow as usize;
-        let flows = table.flows.len();
-        let (offsets, ms) = super::group_by(taken.samples(), flows, group, |_, s| s.ms);
-        let captures = match taken.only_capture() {
+        let (offsets, ms) = super::group_by(samples, flows, group, |_, s| s.ms);
+        let captures = match only {
             Some(capture) => Captures::One(capture),
             None => {
-                let (_, each) =
-                    super::group_by(taken.samples(), flows, group, |at, _| taken.capture_of(at));
+                let (_, each) = super::group_by(samples, flows, group, |at, _| capture(at));
                 Captures::Each(each)
             }
         };
@@ -241,16 +298,6 @@ pub fn summarize_until(
     routers: &[IpAddr],
     judged_until: Option<i64>,
 ) -> Vec<FlowSummary> {
-    summarize_with(table, &Samples::of(table), routers, judged_until)
-}
-
-/// [`summarize_until`] with the table's round-trip samples grouped already.
-pub fn summarize_with(
-    table: &ProbeTable,
-    samples: &Samples,
-    routers: &[IpAddr],
-    judged_until: Option<i64>,
-) -> Vec<FlowSummary> {
     debug_assert!(
         table.is_grouped(),
         "ProbeTable::group must run before summarizing"
@@ -263,12 +310,8 @@ pub fn summarize_with(
             ask_for_details(table, index..index + TOUCH_RUN);
             ask_for_probes(table, index + TOUCH_RUN..index + 2 * TOUCH_RUN);
         }
-        let tallied = Tallied {
-            samples,
-            flow: index,
-            waiting: waiting.get(&(index as u32)).copied().unwrap_or(0),
-        };
-        let mut s = summarize_flow(table, index, flow, routers, judged_until, &tallied)?;
+        let waiting = waiting.get(&(index as u32)).copied().unwrap_or(0);
+        let mut s = summarize_flow(table, index, flow, routers, judged_until, waiting)?;
         s.index = index as u32;
         Some(s)
     });
@@ -315,7 +358,8 @@ fn summarize_flow(
     flow: &Flow,
     routers: &[IpAddr],
     judged_until: Option<i64>,
-    tallied: &Tallied<'_>,
+    // Tallied requests still within their timeout (live capture).
+    waiting: u32,
 ) -> Option<FlowSummary> {
     let listed = table.probes_of(index);
     let probes: Vec<&Probe> = listed
@@ -359,7 +403,7 @@ fn summarize_flow(
     let mut rejected = 0;
     let mut errored = 0;
     let mut first_error: Option<ErrorSighting> = None;
-    let mut rtts = Vec::with_capacity(probes.len() + tallied.samples.count(tallied.flow));
+    let mut rtts = Vec::new();
     let mut path = Vec::new();
     for probe in &probes {
         let detail = table.detail(probe);
@@ -441,8 +485,9 @@ fn summarize_flow(
     // The tallied probes, as the prober's capture saw them: the one with the
     // most requests, the highest hop limit (nearest the prober), the first read.
     let prober = |t: &&Tally| (t.requests, t.highest_hop, std::cmp::Reverse(t.capture));
-    if let Some(t) = flow.tallies.iter().max_by_key(prober) {
-        total += t.requests.saturating_sub(tallied.waiting);
+    let tally = flow.tallies.iter().max_by_key(prober);
+    if let Some(t) = tally {
+        total += t.requests.saturating_sub(waiting);
         answered += t.answered_native;
         if t.tunnel_src.is_none_or(|src| routers.contains(&src)) {
             answered += t.answered_tunnel;
@@ -452,12 +497,6 @@ fn summarize_flow(
         if kind == FlowKind::Ping {
             errored += t.errors;
         }
-        rtts.extend(
-            tallied
-                .samples
-                .of_flow(tallied.flow, t.capture)
-                .map(f64::from),
-        );
     }
     // A traceroute probe is answered by its hop (Time Exceeded) or the target.
     if kind == FlowKind::Traceroute {
@@ -492,7 +531,8 @@ fn summarize_flow(
         rejected,
         errored,
         verdict,
-        rtt: rtt_stats(&mut rtts),
+        probe_rtts_ms: rtts,
+        tallied_in: tally.map(|t| t.capture),
         path,
         hops,
         first_error: first_error.map(Box::new),
@@ -641,5 +681,28 @@ mod tests {
         assert_eq!(of(&samples, 1, 0), [2.0]);
         assert_eq!(of(&samples, 1, 1), [4.0]);
         assert_eq!(samples.count(0), 4);
+    }
+
+    #[test]
+    fn samples_of_some_flows_are_those_flows_samples_alone() {
+        let one = [(2, 1, 5.0), (2, 0, 1.0), (2, 2, 9.0), (2, 1, 6.0)];
+        let several = [
+            (0, 0, 1.0),
+            (0, 1, 2.0),
+            (1, 0, 3.0),
+            (1, 1, 4.0),
+            (0, 1, 5.0),
+        ];
+        for taken in [&one[..], &several[..]] {
+            let table = table_with(3, taken);
+            let (all, some) = (Samples::of(&table), Samples::of_flows(&table, [1, 7]));
+            for capture in 0..3 {
+                assert_eq!(of(&some, 1, capture), of(&all, 1, capture), "{taken:?}");
+                assert_eq!(of(&some, 0, capture), [] as [f32; 0]);
+                assert_eq!(of(&some, 2, capture), [] as [f32; 0]);
+            }
+            assert_eq!(some.count(1), all.count(1));
+            assert_eq!((some.count(0), some.count(2)), (0, 0));
+        }
     }
 }

@@ -333,6 +333,12 @@ pub struct ProbeTable {
     warmed: [Warmed; 5],
 }
 
+/// Every probe's index grouped by flow ([`ProbeTable::probe_groups`]).
+pub struct ProbeGroups {
+    starts: Vec<u32>,
+    by_flow: Vec<u32>,
+}
+
 /// Where an observation of a probe goes.
 enum Slot {
     Detailed(usize),
@@ -720,13 +726,28 @@ impl ProbeTable {
     /// first sight) and marks traceroute flows; the hot path leaves this for
     /// once at the end. Call before reading `flows`.
     pub fn group(&mut self) {
+        let groups = self.probe_groups();
+        self.group_with(groups);
+    }
+
+    /// The listing of [`Self::group`], made from a shared table: the
+    /// conclusion makes it on one core while the topology is inferred on the
+    /// other.
+    pub fn probe_groups(&self) -> ProbeGroups {
         // One array for all flows, not one per flow.
-        (self.flow_starts, self.by_flow) = super::group_by(
+        let (starts, by_flow) = super::group_by(
             &self.probes,
             self.flows.len(),
             |p| p.flow as usize,
             |i, _| i as u32,
         );
+        ProbeGroups { starts, by_flow }
+    }
+
+    /// [`Self::group`] with the listing made already (by
+    /// [`Self::probe_groups`] of this table as it is now).
+    pub fn group_with(&mut self, groups: ProbeGroups) {
+        (self.flow_starts, self.by_flow) = (groups.starts, groups.by_flow);
         for meta in self.flow_index.values_mut() {
             let flow = &mut self.flows[meta.index as usize];
             flow.traceroute = meta.traceroute;

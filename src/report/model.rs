@@ -12,7 +12,7 @@ use crate::capture::CaptureInfo;
 use crate::diagnose::{Analysis, Finding};
 use crate::flow::summary::Hop;
 use crate::flow::table::{Evictions, Sighting};
-use crate::flow::{FastMap, FlowKind, FlowSummary, Verdict};
+use crate::flow::{FastMap, FlowKind, FlowSummary, Samples, Verdict};
 use crate::topology::{MacAddr, Topology};
 
 pub const SCHEMA: &str = "isatap-trace/1";
@@ -293,13 +293,16 @@ impl Report {
         let flows = match listing {
             Listing::Every => {
                 let names = Names::of(a.flows.iter(), a);
-                crate::parallel::map(a.flows, |_, f| flow_entry(f, &names, a))
+                let samples = Samples::of(a.table);
+                crate::parallel::map(a.flows, |_, f| flow_entry(f, &names, &samples, a))
             }
             Listing::Shown => {
                 let shown: Vec<&FlowSummary> =
                     listed(&answered).into_iter().map(|i| &a.flows[i]).collect();
                 let names = Names::of(shown.iter().copied(), a);
-                shown.iter().map(|f| flow_entry(f, &names, a)).collect()
+                let samples = Samples::of_flows(a.table, shown.iter().map(|f| f.index as usize));
+                let entry = |f: &&FlowSummary| flow_entry(f, &names, &samples, a);
+                shown.iter().map(entry).collect()
             }
         };
         Report {
@@ -442,7 +445,7 @@ fn travel_order(path: &[Sighting], a: &Analysis<'_>) -> Vec<Sighting> {
     path
 }
 
-fn flow_entry(f: &FlowSummary, names: &Names, a: &Analysis<'_>) -> FlowEntry {
+fn flow_entry(f: &FlowSummary, names: &Names, samples: &Samples, a: &Analysis<'_>) -> FlowEntry {
     FlowEntry {
         id: f.id,
         protocol: f.key.protocol.name(),
@@ -455,7 +458,7 @@ fn flow_entry(f: &FlowSummary, names: &Names, a: &Analysis<'_>) -> FlowEntry {
         probes: f.probes,
         answered: f.answered,
         verdict: f.verdict.name(),
-        rtt_ms: f.rtt.map(|r| RttEntry {
+        rtt_ms: f.rtt(samples).map(|r| RttEntry {
             min: ms(r.min_ms),
             median: ms(r.median_ms),
             max: ms(r.max_ms),
