@@ -7,6 +7,7 @@
 //! [`join`] runs two jobs at once; [`drop_aside`] frees off the caller's path.
 
 use std::num::NonZeroUsize;
+use std::sync::OnceLock;
 
 /// Items below which a worker thread does not pay for itself.
 const MIN_PER_THREAD: usize = 2048;
@@ -35,10 +36,7 @@ where
     let threads = if worth < 2 {
         1
     } else {
-        std::thread::available_parallelism()
-            .map_or(1, NonZeroUsize::get)
-            .min(worth)
-            .min(MAX_THREADS)
+        cores().min(worth).min(MAX_THREADS)
     };
     let f = &f;
     if threads == 1 {
@@ -72,6 +70,13 @@ where
         }
         out
     })
+}
+
+/// The cores this process may use, asked once: the standard library reads
+/// cgroup files to answer, three opens and reads each time (0.15 ms).
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }
 
 /// The `Some` results of `f` over `part`, whose first item has index `first`.
