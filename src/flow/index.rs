@@ -100,12 +100,13 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
     /// Starts loading the state of the key whose hash is `hash`, without
     /// waiting for it: call it for several keys before looking them up. The
     /// slots are few enough to stay in cache; the entry asked for is the
-    /// one the search will most likely end at ([`Self::likely`]).
+    /// one the search will most likely end at ([`Self::likely`]), whose
+    /// position is returned: a hint for [`Self::get_or_insert_hinted`].
     #[inline]
-    pub fn touch(&self, hash: u64) {
-        if let Some(entry) = self.likely(hash).and_then(|at| self.entries.get(at)) {
-            super::prefetch::prefetch(entry);
-        }
+    pub fn touch(&self, hash: u64) -> Option<u32> {
+        let at = self.likely(hash)?;
+        super::prefetch::prefetch(self.entries.get(at)?);
+        Some(at as u32)
     }
 
     /// The entry of the first slot from the key's home on whose tag matches,
@@ -196,6 +197,25 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
             }
         };
         Some(&mut self.entries[entry].value)
+    }
+
+    /// [`Self::get_or_insert_with`], first trying the entry at `hint` (what
+    /// [`Self::touch`] returned for this key): when it holds the key, as it
+    /// nearly always does, no slot is looked at again. Entries never move,
+    /// so a hint stays good while the index grows.
+    #[inline]
+    pub fn get_or_insert_hinted(
+        &mut self,
+        key: K,
+        hash: u64,
+        hint: Option<u32>,
+        make: impl FnOnce() -> Option<V>,
+    ) -> Option<&mut V> {
+        let hinted = hint.map(|at| at as usize);
+        match hinted.filter(|&at| self.entries.get(at).is_some_and(|e| e.key == key)) {
+            Some(at) => Some(&mut self.entries[at].value),
+            None => self.get_or_insert_with(key, hash, make),
+        }
     }
 
     /// Doubles the slots (or allocates the first ones). Each slot moves by
@@ -301,6 +321,27 @@ mod tests {
         }
         assert!(past_home > 2_000, "{past_home} keys past their home slot");
         assert_eq!(index.likely(index.hash(&0)), None, "an absent key");
+    }
+
+    #[test]
+    fn a_hint_that_names_another_entry_or_none_changes_nothing() {
+        let mut index: FlowIndex<u64, u64> = FlowIndex::with_capacity(0);
+        for k in 0..1_000u64 {
+            let hash = index.hash(&k);
+            // Not there yet: no hint, or one to a key with the same tag.
+            let hint = index.touch(hash);
+            let v = index.get_or_insert_hinted(k, hash, hint, || Some(k * 2));
+            assert_eq!(v.copied(), Some(k * 2));
+        }
+        for k in 0..1_000u64 {
+            let hash = index.hash(&k);
+            let right = index.touch(hash);
+            for hint in [right, Some(0), Some(999), Some(5_000), None] {
+                let v = index.get_or_insert_hinted(k, hash, hint, || panic!("key {k} made again"));
+                assert_eq!(v.copied(), Some(k * 2), "key {k} hint {hint:?}");
+            }
+        }
+        assert_eq!(index.len(), 1_000);
     }
 
     #[test]

@@ -181,7 +181,7 @@ impl Correlator {
                     *at = self.table.locate(o);
                 }
             }
-            for at in located.iter().flatten() {
+            for at in located.iter_mut().flatten() {
                 self.table.touch(at);
             }
             for (item, at) in run.iter().zip(&located) {

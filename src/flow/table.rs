@@ -443,15 +443,17 @@ impl ProbeTable {
             hash: self.flow_index.hash(&hot),
             n,
             kind,
+            entry: None,
         })
     }
 
-    /// Starts loading the state of `at`'s flow into the cache (a hint only):
+    /// Starts loading the state of `at`'s flow into the cache, and notes
+    /// where it is (a hint only: a lookup checks it):
     /// done for a run of observations before they are added, it lets their
     /// cache misses overlap instead of each stalling its own packet.
     #[inline]
-    pub fn touch(&self, at: &Located) {
-        self.flow_index.touch(at.hash);
+    pub fn touch(&self, at: &mut Located) {
+        at.entry = self.flow_index.touch(at.hash);
     }
 
     /// [`Self::add`] with the observation's probe located already.
@@ -531,10 +533,16 @@ impl ProbeTable {
         capture: u16,
         o: &Observation,
     ) -> Slot {
-        let Located { hot, hash, n, .. } = *at;
+        let Located {
+            hot,
+            hash,
+            n,
+            entry: hint,
+            ..
+        } = *at;
         let flows = &mut self.flows;
         let max_flows = self.limits.max_flows;
-        let found = self.flow_index.get_or_insert_with(hot, hash, || {
+        let found = self.flow_index.get_or_insert_hinted(hot, hash, hint, || {
             if flows.len() >= max_flows {
                 return None;
             }
@@ -877,6 +885,8 @@ pub struct Located {
     hash: u64,
     n: u32,
     kind: RoleKind,
+    /// Where [`ProbeTable::touch`] found the flow's state, if it did.
+    entry: Option<u32>,
 }
 
 /// Counts an observation of a probe beyond the detailed ones of its flow.
