@@ -53,6 +53,17 @@ pub fn open(path: &Path) -> Result<Input, CaptureError> {
             });
         }
         if kind.is_some_and(|k| k.is_file()) {
+            // Read once, front to back: the kernel need not mark its pages as
+            // used again (a multi-gigabyte capture then ages out of the page
+            // cache before what the user works with), and skips that work per
+            // page. A hint only.
+            #[cfg(target_os = "linux")]
+            let _ = nix::fcntl::posix_fadvise(
+                &file,
+                0,
+                0,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_NOREUSE,
+            );
             positioned = file.try_clone().ok();
         }
         Box::new(file)
