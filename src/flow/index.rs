@@ -118,25 +118,21 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
         if self.slots.is_empty() {
             return None;
         }
-        let tag = tag_of(hash);
-        let mask = self.slots.len() - 1;
-        let mut at = self.home(tag);
-        loop {
-            let slot = self.slots[at];
-            if slot.entry == FREE {
-                return None;
-            }
-            if slot.tag == tag {
-                return Some(slot.entry as usize);
-            }
-            at = (at + 1) & mask;
-        }
+        self.search(hash, |_| true).ok()
     }
 
     /// The position in `entries` of `key` (hash `hash`), or of the free slot
     /// that ends its search.
     #[inline]
     fn find(&self, key: &K, hash: u64) -> Result<usize, usize> {
+        self.search(hash, |entry| self.entries[entry].key == *key)
+    }
+
+    /// Walks the slots from the home of `hash`'s tag to the first whose tag
+    /// matches and whose entry `is_it` accepts (its entry's position), or to
+    /// a free slot (that slot's position).
+    #[inline]
+    fn search(&self, hash: u64, is_it: impl Fn(usize) -> bool) -> Result<usize, usize> {
         let tag = tag_of(hash);
         let mask = self.slots.len() - 1;
         let mut at = self.home(tag);
@@ -145,7 +141,7 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
             if slot.entry == FREE {
                 return Err(at);
             }
-            if slot.tag == tag && self.entries[slot.entry as usize].key == *key {
+            if slot.tag == tag && is_it(slot.entry as usize) {
                 return Ok(slot.entry as usize);
             }
             at = (at + 1) & mask;
