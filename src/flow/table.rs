@@ -755,6 +755,7 @@ impl ProbeTable {
     /// [`Self::group`] with the listing made already (by
     /// [`Self::probe_groups`] of this table as it is now).
     pub fn group_with(&mut self, groups: ProbeGroups) {
+        debug_assert_eq!(groups.by_flow.len(), self.probes.len(), "stale groups");
         (self.flow_starts, self.by_flow) = (groups.starts, groups.by_flow);
         for meta in self.flow_index.values_mut() {
             let flow = &mut self.flows[meta.index as usize];
