@@ -100,8 +100,9 @@ impl<K: Copy + Eq + Hash, V> FlowIndex<K, V> {
     /// Starts loading the state of the key whose hash is `hash`, without
     /// waiting for it: call it for several keys before looking them up. The
     /// slots are few enough to stay in cache; the entry asked for is the
-    /// one the search will most likely end at ([`Self::likely`]), whose
-    /// position is returned: a hint for [`Self::get_or_insert_hinted`].
+    /// one the search will most likely end at (that of the first slot whose
+    /// tag matches), whose position is returned: a hint for
+    /// [`Self::get_or_insert_hinted`].
     #[inline]
     pub fn touch(&self, hash: u64) -> Option<u32> {
         let at = self.likely(hash)?;
