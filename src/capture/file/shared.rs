@@ -380,6 +380,27 @@ impl<T: StageResult> Caller<'_, T> {
         before
     }
 
+    /// Consumes up to `most` more results of the batch in `taking` (with how
+    /// many are consumed already); once all are, gives it back and returns
+    /// the stretches it completes.
+    fn consume_some(
+        &self,
+        taking: &mut Option<(Batch<T>, usize)>,
+        most: usize,
+        consumer: &mut impl Consumer<T>,
+    ) -> Option<u64> {
+        let (batch, done) = taking.as_mut()?;
+        let items = &batch.out.items;
+        let end = done.saturating_add(most).min(items.len());
+        consumer.consume(&items[*done..end]);
+        *done = end;
+        if end < items.len() {
+            return None;
+        }
+        let (batch, _) = taking.take()?;
+        Some(self.give_back(batch))
+    }
+
     /// Claims, reads, frames and decodes the next stretch into `own`; the
     /// stretch's number when its results wait in `own` for the reading
     /// thread's batch that completes the stretches before it. While the
@@ -421,25 +442,16 @@ impl<T: StageResult> Caller<'_, T> {
                     self.waiting.fetch_sub(1, Ordering::Relaxed);
                     taking = Some((batch, 0));
                 }
-                let Some((batch, done)) = &mut taking else {
+                if taking.is_none() {
                     pause(&mut waited);
-                    return;
-                };
-                let items = &batch.out.items;
-                let end = (*done + TAKE_SLICE).min(items.len());
-                consumer.consume(&items[*done..end]);
-                *done = end;
-                if end == items.len()
-                    && let Some((batch, _)) = taking.take()
-                {
-                    earlier_taken = self.give_back(batch) > number;
+                } else if let Some(before) = self.consume_some(&mut taking, TAKE_SLICE, consumer) {
+                    earlier_taken = before > number;
                 }
             },
             &mut |framer, data, pos| frame_list(framer, data, pos, frames),
         );
-        if let Some((batch, done)) = taking {
-            consumer.consume(&batch.out.items[done..]);
-            earlier_taken = self.give_back(batch) > number;
+        if let Some(before) = self.consume_some(&mut taking, usize::MAX, consumer) {
+            earlier_taken = before > number;
         }
         own.data = stretch.buf;
         if !framed || own.frames.is_empty() {
