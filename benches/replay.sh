@@ -11,10 +11,20 @@
 #
 # Usage: benches/replay.sh [SIZES...]     (default: 500000 1000000 2000000 4000000)
 #        DISTINCT_FLOWS=N benches/replay.sh  (default 10000000; 0 skips that part)
+#        KEEP_CAPTURES=1 benches/replay.sh   (time the captures already in
+#                                             target/replay as they are)
 # Needs tcpdump and tshark (apt-get install tcpdump tshark). Each timing is the
 # best of 3 runs with the file in the page cache, the tools taking turns (cat,
 # isatap-trace, tcpdump, cat, ...) so that a busy spell of a shared machine
 # falls on all of them alike; memory is peak RSS.
+#
+# Each capture is written afresh right before it is timed (1.5 s for 4
+# million frames), as a capture copied onto the machine would be. A capture
+# left from an earlier run is in an unknown state: a virtual machine that
+# pages out memory nobody touched for a while (this project's does so after
+# a minute, with DAMON) drops part of it, and what is read back in sits in
+# the page cache in small pieces, which `cat` reads up to 60 % slower.
+# KEEP_CAPTURES=1 times such a capture on purpose (see the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,8 +64,15 @@ best_of() {
     echo "$best $rss"
 }
 
+# capture N FILE: writes the N-frame capture to FILE afresh, unless
+# KEEP_CAPTURES=1 and FILE is there already.
+capture() {
+    if [ "${KEEP_CAPTURES:-0}" = 1 ] && [ -f "$2" ]; then return; fi
+    "$gen" --frames "$1" --out "$2" >/dev/null
+}
+
 slice="$dir/replay-200000.pcapng"
-[ -f "$slice" ] || "$gen" --frames 200000 --out "$slice" >/dev/null
+capture 200000 "$slice"
 cat "$slice" >/dev/null
 read -r tshark_s _ < <(best_of tshark -n -r "$slice")
 tshark_fps=$(awk -v t="$tshark_s" 'BEGIN{printf "%.0f", 200000/t}')
@@ -64,7 +81,7 @@ printf '%-9s %7s  %7s  %14s %9s  %9s  %12s  %10s %10s\n' \
     frames MB "cat s" "isatap-trace s" "Mframes/s" "RSS MiB" "tcpdump s" "vs tcpdump" "vs cat"
 for n in "${sizes[@]}"; do
     file="$dir/replay-$n.pcapng"
-    [ -f "$file" ] || "$gen" --frames "$n" --out "$file" >/dev/null
+    capture "$n" "$file"
     mb=$(( $(stat -c %s "$file") / 1048576 ))
     cat "$file" >/dev/null
     cat_s="" ours_s="" ours_rss="" tcpdump_s=""
