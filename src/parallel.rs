@@ -5,9 +5,12 @@
 //! sequential counterparts would, in the same order; small inputs stay on
 //! the calling thread; a panic in a worker is raised again on the caller.
 //! [`join`] runs two jobs at once; [`drop_aside`] frees off the caller's path.
+//! [`Apart`] keeps two threads that work side by side on cores of their own
+//! (a nudge to the scheduler, never a pin).
 
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Items below which a worker thread does not pay for itself.
 const MIN_PER_THREAD: usize = 2048;
@@ -103,6 +106,87 @@ pub fn join<A: Send, B>(aside: impl FnOnce() -> A + Send, here: impl FnOnce() ->
     })
 }
 
+/// The cores of two threads that work side by side the whole time (the two
+/// threads of a walk over a capture), each noted by its own thread: a thread
+/// that finds itself on the other's core, once started or woken, moves off
+/// it.
+///
+/// The kernel places a thread where it starts, and again where it wakes, by
+/// how busy each core has been lately. Right after another program kept a
+/// core busy (the replay benchmark runs tcpdump before each run) it put the
+/// two on one core in about a third of the runs. Neither sleeps once it has
+/// work, so they took turns there for 8-56 ms of a 130 ms run while the
+/// other core idled, until the kernel moved one of them (seen with `perf
+/// record -e sched:sched_switch`).
+#[derive(Debug)]
+pub struct Apart {
+    cores: [AtomicUsize; 2],
+}
+
+/// No core noted yet.
+const NO_CORE: usize = usize::MAX;
+
+impl Apart {
+    pub const fn new() -> Apart {
+        Apart {
+            cores: [AtomicUsize::new(NO_CORE), AtomicUsize::new(NO_CORE)],
+        }
+    }
+
+    /// For thread `side` (0 or 1) once it has started or woken: moves it off
+    /// the other thread's core if it runs there, and notes where it runs.
+    pub fn settle(&self, side: usize) {
+        let Some(mut core) = core_now() else {
+            return;
+        };
+        if core == self.cores[1 - side].load(Ordering::Relaxed) {
+            move_off(core);
+            core = core_now().unwrap_or(core);
+        }
+        self.cores[side].store(core, Ordering::Relaxed);
+    }
+}
+
+impl Default for Apart {
+    fn default() -> Apart {
+        Apart::new()
+    }
+}
+
+/// The core the calling thread runs on now, where the system says.
+fn core_now() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    return nix::sched::sched_getcpu().ok();
+    #[cfg(not(target_os = "linux"))]
+    return None;
+}
+
+/// Moves the calling thread off `core` when it may run elsewhere, then lets
+/// it run anywhere again: a nudge, not a pin.
+fn move_off(core: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        use nix::unistd::Pid;
+        let me = Pid::from_raw(0);
+        let Ok(allowed) = sched_getaffinity(me) else {
+            return;
+        };
+        let mut elsewhere = allowed;
+        if elsewhere.unset(core).is_err()
+            || !(0..CpuSet::count()).any(|c| elsewhere.is_set(c) == Ok(true))
+        {
+            return;
+        }
+        // The kernel moves the thread before the call returns.
+        if sched_setaffinity(me, &elsewhere).is_ok() {
+            let _ = sched_setaffinity(me, &allowed);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = core;
+}
+
 /// Drops `value` on a thread of its own, so that the caller goes on (or
 /// the process exits) without waiting for a large structure to be freed.
 pub fn drop_aside<T: Send + 'static>(value: T) {
@@ -143,6 +227,36 @@ mod tests {
             let expected: Vec<(usize, u64)> = items.iter().map(|&x| x * x).enumerate().collect();
             assert_eq!(map(&items, |i, &x| (i, x * x)), expected, "{n} items");
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_thread_on_the_other_ones_core_moves_off_it_and_may_still_run_anywhere() {
+        use nix::sched::{CpuSet, sched_getaffinity};
+        use nix::unistd::Pid;
+        let me = Pid::from_raw(0);
+        let allowed = sched_getaffinity(me).expect("the thread's cores");
+        let cores = (0..CpuSet::count())
+            .filter(|&c| allowed.is_set(c) == Ok(true))
+            .count();
+        if cores < 2 {
+            eprintln!("skipped: this process may run on {cores} core only, nowhere to move to");
+            return;
+        }
+        let apart = Apart::new();
+        // The other side noted this thread's core as its own.
+        let here = core_now().expect("the current core");
+        apart.cores[0].store(here, Ordering::Relaxed);
+        apart.settle(1);
+        let noted = apart.cores[1].load(Ordering::Relaxed);
+        assert_ne!(noted, here, "still noted on the other side's core");
+        assert_eq!(core_now(), Some(noted), "noted where it runs");
+        assert_eq!(sched_getaffinity(me).ok(), Some(allowed), "left pinned");
+        // Away from the other side's core it stays where it is.
+        apart.cores[0].store(NO_CORE, Ordering::Relaxed);
+        let before = core_now();
+        apart.settle(1);
+        assert_eq!(Some(apart.cores[1].load(Ordering::Relaxed)), before);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use super::framing::{self, Framer, LengthOrder, Step};
 pub use super::framing::{MAX_INTERFACE_NAME, MAX_INTERFACES, MAX_PCAP_CAPLEN, MAX_RECORD};
 use super::input;
 use super::{CaptureError, Damage, Format, Frame};
+use crate::parallel::Apart;
 
 mod shared;
 
@@ -369,18 +370,20 @@ impl CaptureFile {
         let in_flight = if keep_frames { BATCHES } else { SPLIT_BATCHES };
         let framer = self.framer.clone();
         let offset = self.offset;
-        let waiting = AtomicUsize::new(0);
-        let waiting = &waiting;
+        let between = Between::default();
+        let between = &between;
+        between.apart.settle(CALLER);
         let (framer, damage, stage) = std::thread::scope(|s| {
             // Made here, so that a panicking caller drops its ends at once and
             // the reading thread stops instead of waiting for it.
             let (full_tx, full_rx) = sync_channel::<Batch<T>>(in_flight);
             let (free_tx, free_rx) = sync_channel::<Batch<T>>(in_flight + 1);
             let reading = s.spawn(move || {
+                between.apart.settle(READER);
                 let mut stage = stage;
                 let results = if keep_frames { 0 } else { BATCH_RESULTS };
                 let progress = progress.as_ref();
-                let outlet = Outlet::new(full_tx, free_rx, in_flight, results, progress, waiting);
+                let outlet = Outlet::new(full_tx, free_rx, in_flight, results, progress, between);
                 let (framer, damage) = if keep_frames {
                     read_batches(reader, framer, offset, outlet)
                 } else {
@@ -396,13 +399,13 @@ impl CaptureFile {
                         if on_batch(None) {
                             continue;
                         }
-                        match wait_for(&full_rx) {
+                        match wait_for(&full_rx, between) {
                             Some(batch) => batch,
                             None => break,
                         }
                     }
                 };
-                waiting.fetch_sub(1, Ordering::Relaxed);
+                between.waiting.fetch_sub(1, Ordering::Relaxed);
                 on_batch(Some(&mut batch));
                 // The reader may have finished; a batch it no longer wants is dropped.
                 let _ = free_tx.send(batch);
@@ -433,7 +436,7 @@ impl CaptureFile {
 /// while ([`WAIT_SPIN`]) before it sleeps: the batch is usually a few
 /// microseconds away, and waking a sleeping caller cost the reading thread a
 /// system call each time.
-fn wait_for<T>(full: &Receiver<Batch<T>>) -> Option<Batch<T>> {
+fn wait_for<T>(full: &Receiver<Batch<T>>, between: &Between) -> Option<Batch<T>> {
     let start = std::time::Instant::now();
     loop {
         for _ in 0..64 {
@@ -444,7 +447,9 @@ fn wait_for<T>(full: &Receiver<Batch<T>>) -> Option<Batch<T>> {
             }
         }
         if start.elapsed() >= WAIT_SPIN {
-            return full.recv().ok();
+            let batch = full.recv().ok();
+            between.apart.settle(CALLER);
+            return batch;
         }
     }
 }
@@ -698,6 +703,19 @@ fn frame_in<'a>(data: &'a [u8], p: &framing::Packet) -> Frame<'a> {
     }
 }
 
+/// What the two threads of a walk share besides their batches.
+#[derive(Debug, Default)]
+struct Between {
+    /// Batches sent that the caller has not taken yet.
+    waiting: AtomicUsize,
+    /// Where each thread runs ([`CALLER`], [`READER`]): on cores of their own.
+    apart: Apart,
+}
+
+/// The caller's and the reading thread's sides of [`Between::apart`].
+const CALLER: usize = 0;
+const READER: usize = 1;
+
 /// Where the reading thread's batches come from and go: at most one more
 /// than the channel holds, reused once the caller is done with them; and who
 /// hears how far reading has got.
@@ -711,8 +729,7 @@ struct Outlet<'p, T> {
     results: usize,
     /// Told the file offset reached with each batch sent.
     progress: Option<&'p ProgressHook>,
-    /// Batches sent that the caller has not taken yet.
-    waiting: &'p AtomicUsize,
+    between: &'p Between,
 }
 
 impl<'p, T> Outlet<'p, T> {
@@ -722,7 +739,7 @@ impl<'p, T> Outlet<'p, T> {
         in_flight: usize,
         results: usize,
         progress: Option<&'p ProgressHook>,
-        waiting: &'p AtomicUsize,
+        between: &'p Between,
     ) -> Outlet<'p, T> {
         Outlet {
             full,
@@ -732,14 +749,14 @@ impl<'p, T> Outlet<'p, T> {
             most: in_flight + 1,
             results,
             progress,
-            waiting,
+            between,
         }
     }
 
     /// Whether the caller has taken every batch sent: it is waiting for
     /// work, or about to.
     fn caller_idle(&self) -> bool {
-        self.waiting.load(Ordering::Relaxed) == 0
+        self.between.waiting.load(Ordering::Relaxed) == 0
     }
 
     /// An empty batch; `None` when the caller has gone away. The one the
@@ -760,7 +777,11 @@ impl<'p, T> Outlet<'p, T> {
                     ..Batch::unmade()
                 }
             }
-            None => self.free.recv().ok()?,
+            None => {
+                let batch = self.free.recv().ok();
+                self.between.apart.settle(READER);
+                batch?
+            }
         };
         batch.frames.clear();
         batch.out.empty();
@@ -770,7 +791,7 @@ impl<'p, T> Outlet<'p, T> {
     /// Hands a filled batch to the caller, with the file offset reading has
     /// reached; false when the caller has gone away.
     fn send(&mut self, batch: Batch<T>, reached: u64) -> bool {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
+        self.between.waiting.fetch_add(1, Ordering::Relaxed);
         if self.full.send(batch).is_err() {
             return false;
         }
@@ -1156,8 +1177,8 @@ mod tests {
     fn every_batch_given_back_is_handed_out_again() {
         let (full_tx, full_rx) = sync_channel::<Batch<u8>>(3);
         let (free_tx, free_rx) = sync_channel::<Batch<u8>>(4);
-        let waiting = AtomicUsize::new(0);
-        let mut outlet = Outlet::new(full_tx, free_rx, 3, 16, None, &waiting);
+        let between = Between::default();
+        let mut outlet = Outlet::new(full_tx, free_rx, 3, 16, None, &between);
         // The reader fills all it may make; the caller takes them and gives
         // them back, two before the reader sends its last one.
         let made: Vec<Batch<u8>> = (0..4).filter_map(|_| outlet.get()).collect();

@@ -26,13 +26,13 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
 use super::{
-    BATCH_BYTES, BATCH_RESULTS, Batch, Consumer, Damage, Frame, Framed, Framer, Outlet,
-    ProgressHook, SPLIT_BATCHES, StageResult, end_damage, ended, fill, frame_list, frame_records,
-    stage_frames, wait_for,
+    BATCH_BYTES, BATCH_RESULTS, Batch, Between, CALLER, Consumer, Damage, Frame, Framed, Framer,
+    Outlet, ProgressHook, READER, SPLIT_BATCHES, StageResult, end_damage, ended, fill, frame_list,
+    frame_records, stage_frames, wait_for,
 };
 
 /// Bytes of file in a stretch: the size of the stream buffer, small enough
@@ -277,8 +277,9 @@ where
     S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
     L: FnMut(&Frame<'_>, &mut Vec<T>),
 {
-    let waiting = AtomicUsize::new(0);
-    let waiting = &waiting;
+    let between = Between::default();
+    let between = &between;
+    between.apart.settle(CALLER);
     let shared = &stretches;
     let stage = std::thread::scope(|s| {
         // Made here, so that a panicking caller drops its ends at once and
@@ -286,6 +287,7 @@ where
         let (full_tx, full_rx) = sync_channel::<Batch<T>>(SPLIT_BATCHES);
         let (free_tx, free_rx) = sync_channel::<Batch<T>>(SPLIT_BATCHES + 1);
         let reading = s.spawn(move || {
+            between.apart.settle(READER);
             let mut stage = stage;
             let progress = progress.as_ref();
             let outlet = Outlet::new(
@@ -294,7 +296,7 @@ where
                 SPLIT_BATCHES,
                 BATCH_RESULTS,
                 progress,
-                waiting,
+                between,
             );
             read_stretches(shared, &mut stage, outlet);
             stage
@@ -302,7 +304,7 @@ where
         let caller = Caller {
             stretches: shared,
             free: &free_tx,
-            waiting,
+            between,
         };
         // The caller's own stretch (its bytes, packets and results), and the
         // number of the stretch whose results it holds, not consumed yet.
@@ -321,7 +323,7 @@ where
                     if consumer.idle() {
                         continue;
                     }
-                    match wait_for(&full_rx) {
+                    match wait_for(&full_rx, between) {
                         Some(batch) => batch,
                         None => break,
                     }
@@ -360,14 +362,14 @@ const TAKE_SLICE: usize = 512;
 struct Caller<'w, T> {
     stretches: &'w Stretches,
     free: &'w SyncSender<Batch<T>>,
-    waiting: &'w AtomicUsize,
+    between: &'w Between,
 }
 
 impl<T: StageResult> Caller<'_, T> {
     /// Consumes a batch of the reading thread's results and gives it back;
     /// the stretches it completes ([`Batch::before`]).
     fn take(&self, batch: Batch<T>, consumer: &mut impl Consumer<T>) -> u64 {
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        self.between.waiting.fetch_sub(1, Ordering::Relaxed);
         consumer.consume(&batch.out.items);
         self.give_back(batch)
     }
@@ -439,7 +441,7 @@ impl<T: StageResult> Caller<'_, T> {
                     && !earlier_taken
                     && let Ok(batch) = full.try_recv()
                 {
-                    self.waiting.fetch_sub(1, Ordering::Relaxed);
+                    self.between.waiting.fetch_sub(1, Ordering::Relaxed);
                     taking = Some((batch, 0));
                 }
                 if taking.is_none() {
