@@ -114,7 +114,7 @@ pub fn join<A: Send, B>(aside: impl FnOnce() -> A + Send, here: impl FnOnce() ->
 /// The kernel places a thread where it starts, and again where it wakes, by
 /// how busy each core has been lately. Right after another program kept a
 /// core busy (the replay benchmark runs tcpdump before each run) it put the
-/// two on one core in about a third of the runs. Neither sleeps once it has
+/// two on one core in a quarter to a third of the runs. Neither sleeps once it has
 /// work, so they took turns there for 8-56 ms of a 130 ms run while the
 /// other core idled, until the kernel moved one of them (seen with `perf
 /// record -e sched:sched_switch`).
@@ -136,6 +136,7 @@ impl Apart {
     /// For thread `side` (0 or 1) once it has started or woken: moves it off
     /// the other thread's core if it runs there, and notes where it runs.
     pub fn settle(&self, side: usize) {
+        debug_assert!(side < 2, "side {side} of two");
         let Some(mut core) = core_now() else {
             return;
         };
@@ -156,9 +157,13 @@ impl Default for Apart {
 /// The core the calling thread runs on now, where the system says.
 fn core_now() -> Option<usize> {
     #[cfg(target_os = "linux")]
-    return nix::sched::sched_getcpu().ok();
+    {
+        nix::sched::sched_getcpu().ok()
+    }
     #[cfg(not(target_os = "linux"))]
-    return None;
+    {
+        None
+    }
 }
 
 /// Moves the calling thread off `core` when it may run elsewhere, then lets
