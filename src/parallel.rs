@@ -114,10 +114,10 @@ pub fn join<A: Send, B>(aside: impl FnOnce() -> A + Send, here: impl FnOnce() ->
 /// The kernel places a thread where it starts, and again where it wakes, by
 /// how busy each core has been lately. Right after another program kept a
 /// core busy (the replay benchmark runs tcpdump before each run) it put the
-/// two on one core in a quarter to a third of the runs. Neither sleeps once it has
-/// work, so they took turns there for 8-56 ms of a 130 ms run while the
-/// other core idled, until the kernel moved one of them (seen with `perf
-/// record -e sched:sched_switch`).
+/// two on one core in a quarter to a third of the runs. Neither sleeps once
+/// it has work, so they took turns there for 8-56 ms of a 130 ms run while
+/// the other core idled, until the kernel moved one of them (seen with
+/// `perf record -e sched:sched_switch`).
 #[derive(Debug)]
 pub struct Apart {
     cores: [AtomicUsize; 2],

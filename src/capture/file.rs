@@ -24,6 +24,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::thread::{Scope, ScopedJoinHandle};
 
 use super::framing::{self, Framer, LengthOrder, Step};
 pub use super::framing::{MAX_INTERFACE_NAME, MAX_INTERFACES, MAX_PCAP_CAPLEN, MAX_RECORD};
@@ -370,20 +371,11 @@ impl CaptureFile {
         let in_flight = if keep_frames { BATCHES } else { SPLIT_BATCHES };
         let framer = self.framer.clone();
         let offset = self.offset;
-        let between = Between::default();
-        let between = &between;
-        between.apart.settle(CALLER);
+        let results = if keep_frames { 0 } else { BATCH_RESULTS };
+        let between = &Between::default();
         let (framer, damage, stage) = std::thread::scope(|s| {
-            // Made here, so that a panicking caller drops its ends at once and
-            // the reading thread stops instead of waiting for it.
-            let (full_tx, full_rx) = sync_channel::<Batch<T>>(in_flight);
-            let (free_tx, free_rx) = sync_channel::<Batch<T>>(in_flight + 1);
-            let reading = s.spawn(move || {
-                between.apart.settle(READER);
+            let reading = Reading::start(s, in_flight, results, progress, between, |outlet| {
                 let mut stage = stage;
-                let results = if keep_frames { 0 } else { BATCH_RESULTS };
-                let progress = progress.as_ref();
-                let outlet = Outlet::new(full_tx, free_rx, in_flight, results, progress, between);
                 let (framer, damage) = if keep_frames {
                     read_batches(reader, framer, offset, outlet)
                 } else {
@@ -391,6 +383,7 @@ impl CaptureFile {
                 };
                 (framer, damage, stage)
             });
+            let full_rx = &reading.full;
             loop {
                 let mut batch = match full_rx.try_recv() {
                     Ok(batch) => batch,
@@ -399,7 +392,7 @@ impl CaptureFile {
                         if on_batch(None) {
                             continue;
                         }
-                        match wait_for(&full_rx, between) {
+                        match wait_for(full_rx, between) {
                             Some(batch) => batch,
                             None => break,
                         }
@@ -408,12 +401,9 @@ impl CaptureFile {
                 between.waiting.fetch_sub(1, Ordering::Relaxed);
                 on_batch(Some(&mut batch));
                 // The reader may have finished; a batch it no longer wants is dropped.
-                let _ = free_tx.send(batch);
+                let _ = reading.free.send(batch);
             }
-            match reading.join() {
-                Ok(done) => done,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+            reading.finish()
         });
         self.framer = framer;
         (self.summary(damage), stage)
@@ -715,6 +705,52 @@ struct Between {
 /// The caller's and the reading thread's sides of [`Between::apart`].
 const CALLER: usize = 0;
 const READER: usize = 1;
+
+/// The reading thread of a walk, and the two channels between it and the
+/// caller, whose ends the caller holds.
+struct Reading<'scope, T, R> {
+    thread: ScopedJoinHandle<'scope, R>,
+    /// Batches the reading thread has filled, in file order.
+    full: Receiver<Batch<T>>,
+    /// Batches the caller is done with, to be filled again.
+    free: SyncSender<Batch<T>>,
+}
+
+impl<'scope, T: Send + 'scope, R: Send + 'scope> Reading<'scope, T, R> {
+    /// Starts `read` on a thread of `s` with an [`Outlet`] of `in_flight`
+    /// batches of room for `results` each, the caller and it kept on cores of
+    /// their own ([`Between::apart`]). The channels are made here, in the
+    /// scope, so that a panicking caller drops its ends at once and the
+    /// reading thread stops instead of waiting for it.
+    fn start(
+        s: &'scope Scope<'scope, '_>,
+        in_flight: usize,
+        results: usize,
+        progress: Option<ProgressHook>,
+        between: &'scope Between,
+        read: impl FnOnce(Outlet<'_, T>) -> R + Send + 'scope,
+    ) -> Self {
+        between.apart.settle(CALLER);
+        let (full_tx, full) = sync_channel(in_flight);
+        let (free, free_rx) = sync_channel(in_flight + 1);
+        let thread = s.spawn(move || {
+            between.apart.settle(READER);
+            let progress = progress.as_ref();
+            read(Outlet::new(
+                full_tx, free_rx, in_flight, results, progress, between,
+            ))
+        });
+        Reading { thread, full, free }
+    }
+
+    /// What the reading thread returned; its panic is raised again here.
+    fn finish(self) -> R {
+        match self.thread.join() {
+            Ok(done) => done,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
 
 /// Where the reading thread's batches come from and go: at most one more
 /// than the channel holds, reused once the caller is done with them; and who

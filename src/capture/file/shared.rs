@@ -27,11 +27,11 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 use super::{
-    BATCH_BYTES, BATCH_RESULTS, Batch, Between, CALLER, Consumer, Damage, Frame, Framed, Framer,
-    Outlet, ProgressHook, READER, SPLIT_BATCHES, StageResult, end_damage, ended, fill, frame_list,
+    BATCH_BYTES, BATCH_RESULTS, Batch, Between, Consumer, Damage, Frame, Framed, Framer, Outlet,
+    ProgressHook, Reading, SPLIT_BATCHES, StageResult, end_damage, ended, fill, frame_list,
     frame_records, stage_frames, wait_for,
 };
 
@@ -277,33 +277,25 @@ where
     S: FnMut(&Frame<'_>, &mut Vec<T>) + Send,
     L: FnMut(&Frame<'_>, &mut Vec<T>),
 {
-    let between = Between::default();
-    let between = &between;
-    between.apart.settle(CALLER);
+    let between = &Between::default();
     let shared = &stretches;
     let stage = std::thread::scope(|s| {
-        // Made here, so that a panicking caller drops its ends at once and
-        // the reading thread stops instead of waiting for it.
-        let (full_tx, full_rx) = sync_channel::<Batch<T>>(SPLIT_BATCHES);
-        let (free_tx, free_rx) = sync_channel::<Batch<T>>(SPLIT_BATCHES + 1);
-        let reading = s.spawn(move || {
-            between.apart.settle(READER);
-            let mut stage = stage;
-            let progress = progress.as_ref();
-            let outlet = Outlet::new(
-                full_tx,
-                free_rx,
-                SPLIT_BATCHES,
-                BATCH_RESULTS,
-                progress,
-                between,
-            );
-            read_stretches(shared, &mut stage, outlet);
-            stage
-        });
+        let reading = Reading::start(
+            s,
+            SPLIT_BATCHES,
+            BATCH_RESULTS,
+            progress,
+            between,
+            |outlet| {
+                let mut stage = stage;
+                read_stretches(shared, &mut stage, outlet);
+                stage
+            },
+        );
+        let full_rx = &reading.full;
         let caller = Caller {
             stretches: shared,
-            free: &free_tx,
+            free: &reading.free,
             between,
         };
         // The caller's own stretch (its bytes, packets and results), and the
@@ -317,13 +309,13 @@ where
                 Err(TryRecvError::Empty) => {
                     if own_number.is_none() && !shared.over() {
                         own_number =
-                            caller.own_stretch(&mut own, &full_rx, &mut caller_stage, consumer);
+                            caller.own_stretch(&mut own, full_rx, &mut caller_stage, consumer);
                         continue;
                     }
                     if consumer.idle() {
                         continue;
                     }
-                    match wait_for(&full_rx, between) {
+                    match wait_for(full_rx, between) {
                         Some(batch) => batch,
                         None => break,
                     }
@@ -339,10 +331,7 @@ where
         if own_number.is_some() {
             consume_own(&mut own, consumer);
         }
-        match reading.join() {
-            Ok(stage) => stage,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        reading.finish()
     });
     let (framer, damage) = stretches.into_end();
     (framer, damage, stage, caller_stage)
